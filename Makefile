@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
+# JupyterLab refuses to run as root unless told to (containers, CI).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test lint bench clean
 
@@ -15,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## start JupyterLab on the notebooks
-	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_entropy.ipynb --port=$(PORT)
+	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_entropy.ipynb --port=$(PORT) $(ALLOW_ROOT)
 
 test: $(STAMP)  ## every test: unit, property, doctests, notebooks
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15
