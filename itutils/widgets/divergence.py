@@ -1,0 +1,401 @@
+"""Explorers for chapter 2: KL between two Gaussians, and a softmax's loss.
+
+Two sliders panels, each a thin :class:`~itutils.widgets._panel.Explorer`
+over pure functions that are tested directly:
+
+* :func:`kl_explorer`: move the mean and standard deviation of ``Q`` against
+  a fixed ``P = N(0, 1)`` and watch ``KL(P||Q)``, ``KL(Q||P)`` and ``JS``
+  (numerical integration, :func:`gaussian_divergences`) next to the closed
+  forms from :func:`itutils.gaussian.gaussian_kl`.
+* :func:`logit_explorer`: move the logit of the true class and watch the
+  softmax probabilities and the cross-entropy loss in nats
+  (:func:`softmax_loss`).
+
+Taught in ``notebooks/02_kl_cross_entropy.ipynb``.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+from scipy.integrate import simpson
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from itutils._validate import as_float_array, log_base, nonnegative
+from itutils.widgets._panel import Explorer
+
+__all__ = [
+    "numeric_kl",
+    "numeric_js",
+    "gaussian_grid",
+    "gaussian_divergences",
+    "log_softmax",
+    "softmax",
+    "softmax_loss",
+    "kl_explorer",
+    "logit_explorer",
+]
+
+
+def numeric_kl(log_p, log_q, x, base: float = 2) -> float:
+    """``KL(P||Q) = integral p(x) (log p(x) - log q(x)) dx`` on a grid.
+
+    Integrates with Simpson's rule from *log*-densities, so tails where a
+    density underflows to 0 still contribute exactly what they should, and
+    returns ``inf`` when ``q = 0`` somewhere that ``p > 0``: no epsilon.
+
+    Parameters
+    ----------
+    log_p, log_q : array_like
+        Natural logarithms of the two densities at the grid points; ``-inf``
+        where a density is zero.
+    x : array_like
+        Increasing grid points. It must cover (almost) all of ``P``'s mass:
+        the result is the KL between the densities restricted to the grid.
+    base : float, default 2
+        Logarithm base: 2 for bits, ``numpy.e`` for nats.
+
+    Returns
+    -------
+    float
+        ``KL(P||Q) >= 0``, or ``inf``.
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, sections "KL between
+    two Gaussians" and "Forward and reverse KL".
+
+    Examples
+    --------
+    ``KL(N(0, 1) || N(1, 1)) = 1/2`` nat, exactly:
+
+    >>> x = np.linspace(-12, 13, 2001)
+    >>> round(numeric_kl(norm.logpdf(x), norm.logpdf(x, loc=1), x, base=np.e), 6)
+    0.5
+    >>> numeric_kl(norm.logpdf(x), np.where(x > 0, 0.0, -np.inf), x)
+    inf
+    """
+    scale = log_base(base)
+    log_p = as_float_array(log_p, "log_p")
+    log_q = as_float_array(log_q, "log_q")
+    x = as_float_array(x, "x")
+    if not (log_p.shape == log_q.shape == x.shape) or x.ndim != 1:
+        raise ValueError(
+            "log_p, log_q and x must be 1-D arrays of the same length, got "
+            f"shapes {log_p.shape}, {log_q.shape} and {x.shape}"
+        )
+    if np.isnan(log_p).any() or np.isnan(log_q).any():
+        raise ValueError(
+            "log_p and log_q must not contain NaN; use -inf to mark zero density"
+        )
+    p = np.exp(log_p)
+    if np.any((p > 0) & np.isneginf(log_q)):
+        # Q cannot produce outcomes that P does: the divergence is infinite.
+        return float("inf")
+    # Where p underflows to 0 the term p (log p - log q) is 0, even if log p
+    # is -inf; np.where keeps the -inf - (-inf) = nan out of the sum.
+    with np.errstate(invalid="ignore"):
+        integrand = np.where(p > 0, p * (log_p - log_q), 0.0)
+    return float(nonnegative(simpson(integrand, x=x)) / scale)
+
+
+def numeric_js(log_p, log_q, x, base: float = 2) -> float:
+    """Jensen-Shannon divergence of two densities on a grid.
+
+    ``JS = (KL(P||M) + KL(Q||M)) / 2`` with ``M = (P + Q) / 2``; always
+    finite and at most ``log 2`` (one bit).
+
+    Parameters
+    ----------
+    log_p, log_q : array_like
+        Natural logarithms of the two densities at the grid points.
+    x : array_like
+        Increasing grid points covering both distributions.
+    base : float, default 2
+        Logarithm base: 2 for bits, ``numpy.e`` for nats.
+
+    Returns
+    -------
+    float
+        ``JS(P, Q)`` in ``[0, log_base 2]``.
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
+    "Jensen-Shannon".
+
+    Examples
+    --------
+    Two densities that do not overlap are one bit apart:
+
+    >>> x = np.linspace(-1, 3, 4001)
+    >>> box = lambda a: np.where((x >= a) & (x <= a + 1), 0.0, -np.inf)
+    >>> round(numeric_js(box(-1), box(2), x), 3)
+    1.0
+    """
+    log_p = as_float_array(log_p, "log_p")
+    log_q = as_float_array(log_q, "log_q")
+    # log m = log((p + q) / 2), computed without leaving log space.
+    log_m = np.logaddexp(log_p, log_q) - np.log(2.0)
+    js = 0.5 * (numeric_kl(log_p, log_m, x, base) + numeric_kl(log_q, log_m, x, base))
+    return float(min(js, np.log(2.0) / log_base(base)))
+
+
+def gaussian_grid(mu_p, sigma_p, mu_q, sigma_q, n: int = 4001, width: float = 12.0):
+    """An integration grid covering ``width`` standard deviations of both.
+
+    Parameters
+    ----------
+    mu_p, sigma_p, mu_q, sigma_q : float
+        Means and standard deviations (not variances) of the two Gaussians.
+    n : int, default 4001
+        Number of points (odd, for Simpson's rule).
+    width : float, default 12
+        Half-width of the grid around each mean, in that Gaussian's standard
+        deviations; beyond 12 sigma the mass left out is below 1e-32.
+
+    Returns
+    -------
+    ndarray
+        ``n`` equally spaced points.
+
+    Examples
+    --------
+    >>> x = gaussian_grid(0, 1, 5, 2)
+    >>> float(x[0]), float(x[-1]), len(x)
+    (-19.0, 29.0, 4001)
+    """
+    if min(sigma_p, sigma_q) <= 0:
+        raise ValueError(
+            f"standard deviations must be positive, got {sigma_p} and {sigma_q}"
+        )
+    lo = min(mu_p - width * sigma_p, mu_q - width * sigma_q)
+    hi = max(mu_p + width * sigma_p, mu_q + width * sigma_q)
+    return np.linspace(lo, hi, n)
+
+
+def gaussian_divergences(mu: float, sigma: float, base: float = np.e) -> dict:
+    """Numeric and closed-form divergences between ``P = N(0, 1)`` and ``Q``.
+
+    ``Q = N(mu, sigma^2)``. The numbers shown by :func:`kl_explorer`.
+
+    Parameters
+    ----------
+    mu : float
+        Mean of ``Q``.
+    sigma : float
+        Standard deviation of ``Q`` (positive).
+    base : float, default e
+        Logarithm base; nats by default, as for continuous densities in ML.
+
+    Returns
+    -------
+    dict
+        ``kl_pq``, ``kl_qp``, ``js`` (numerical integration) and
+        ``kl_pq_closed``, ``kl_qp_closed`` (closed form).
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section "KL between
+    two Gaussians". The closed form is
+    ``KL(N0||N1) = log(s1/s0) + (s0^2 + (m0 - m1)^2) / (2 s1^2) - 1/2``.
+
+    Examples
+    --------
+    The numeric integral agrees with the closed form, and KL is asymmetric:
+
+    >>> d = gaussian_divergences(1.0, 2.0)
+    >>> round(d["kl_pq"], 6) == round(d["kl_pq_closed"], 6)
+    True
+    >>> round(d["kl_pq"], 4), round(d["kl_qp"], 4)
+    (0.4431, 1.3069)
+    """
+    from itutils.gaussian import gaussian_kl
+
+    x = gaussian_grid(0.0, 1.0, mu, sigma)
+    log_p = norm.logpdf(x)
+    log_q = norm.logpdf(x, loc=mu, scale=sigma)
+    return {
+        "kl_pq": numeric_kl(log_p, log_q, x, base),
+        "kl_qp": numeric_kl(log_q, log_p, x, base),
+        "js": numeric_js(log_p, log_q, x, base),
+        # gaussian_kl takes variances for scalar arguments.
+        "kl_pq_closed": float(gaussian_kl(0.0, 1.0, mu, sigma**2, base=base)),
+        "kl_qp_closed": float(gaussian_kl(mu, sigma**2, 0.0, 1.0, base=base)),
+    }
+
+
+def log_softmax(logits, axis: int = -1) -> np.ndarray:
+    """``log softmax(z)_i = z_i - log sum_j exp(z_j)``, without overflow.
+
+    Parameters
+    ----------
+    logits : array_like
+        Finite real scores, one per class along ``axis``.
+    axis : int, default -1
+        The class axis.
+
+    Returns
+    -------
+    ndarray
+        Log-probabilities (natural log), each row's ``exp`` summing to 1.
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
+    "Cross-entropy loss from logits". ``logsumexp`` subtracts the largest
+    logit first, so ``exp`` never overflows.
+
+    Examples
+    --------
+    Huge logits are no problem; only their differences matter:
+
+    >>> log_softmax([1000.0, 1000.0])
+    array([-0.69314718, -0.69314718])
+    """
+    z = as_float_array(logits, "logits")
+    if not np.isfinite(z).all():
+        raise ValueError("logits must be finite numbers (no NaN or inf)")
+    if z.ndim == 0:
+        raise ValueError("logits must have at least one axis of class scores")
+    return z - logsumexp(z, axis=axis, keepdims=True)
+
+
+def softmax(logits, axis: int = -1) -> np.ndarray:
+    """Probabilities ``exp(z_i) / sum_j exp(z_j)``, computed stably.
+
+    Examples
+    --------
+    >>> softmax([0.0, np.log(3.0)])
+    array([0.25, 0.75])
+    """
+    return np.exp(log_softmax(logits, axis=axis))
+
+
+def softmax_loss(true_logit: float, other_logits=(1.0, 0.5, 0.8), true_class: int = 1):
+    """Softmax probabilities and cross-entropy loss as the true logit moves.
+
+    Parameters
+    ----------
+    true_logit : float
+        The score of the true class.
+    other_logits : sequence of float, default (1.0, 0.5, 0.8)
+        The scores of the other classes, in order.
+    true_class : int, default 1
+        Index at which the true logit is inserted.
+
+    Returns
+    -------
+    dict
+        ``logits``, ``probabilities`` (tuples) and ``loss_nats``, the
+        cross-entropy with the one-hot label, ``-log softmax(z)[true]``.
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
+    "Cross-entropy loss from logits".
+
+    Examples
+    --------
+    With all logits equal the model is uniform: loss ``log 4`` nats.
+
+    >>> r = softmax_loss(0.0, other_logits=(0.0, 0.0, 0.0))
+    >>> round(r["loss_nats"], 4), round(float(np.log(4)), 4)
+    (1.3863, 1.3863)
+    """
+    others = [float(v) for v in other_logits]
+    if not 0 <= true_class <= len(others):
+        raise ValueError(
+            f"true_class must be between 0 and {len(others)}, got {true_class}"
+        )
+    logits = np.array(others[:true_class] + [float(true_logit)] + others[true_class:])
+    log_probs = log_softmax(logits)
+    return {
+        "logits": tuple(float(v) for v in logits),
+        "probabilities": tuple(float(v) for v in np.exp(log_probs)),
+        "loss_nats": float(-log_probs[true_class]),
+    }
+
+
+def _draw_kl(fig, result, mu, sigma):
+    ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    x = gaussian_grid(0.0, 1.0, mu, sigma, n=801, width=4.0)
+    ax_d.plot(x, norm.pdf(x), label="P = N(0, 1)")
+    ax_d.plot(x, norm.pdf(x, mu, sigma), label=f"Q = N({mu:.2f}, {sigma:.2f}²)")
+    ax_d.set_xlabel("x")
+    ax_d.set_ylabel("density")
+    ax_d.legend(loc="upper left", fontsize=8)
+    names = ["KL(P||Q)", "KL(Q||P)", "JS(P,Q)"]
+    numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
+    bars = ax_b.bar(names, numeric, color=["C0", "C1", "C2"])
+    ax_b.plot([0, 1], [result["kl_pq_closed"], result["kl_qp_closed"]], "k_",
+              markersize=30, label="closed form")
+    ax_b.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax_b.set_ylabel("nats")
+    ax_b.legend(fontsize=8)
+    fig.tight_layout()
+
+
+def kl_explorer(mu: float = 1.0, sigma: float = 1.0) -> Explorer:
+    """Sliders for the mean and standard deviation of ``Q`` against ``P = N(0, 1)``.
+
+    Shows ``KL(P||Q)``, ``KL(Q||P)`` and ``JS`` by numerical integration and
+    the two closed-form KLs, in nats (see :func:`gaussian_divergences`).
+    """
+    sliders = {
+        "mu": widgets.FloatSlider(value=mu, min=-4.0, max=4.0, step=0.1,
+                                  description="mean of Q"),
+        "sigma": widgets.FloatSlider(value=sigma, min=0.2, max=3.0, step=0.05,
+                                     description="sd of Q"),
+    }
+    return Explorer(sliders, gaussian_divergences, _draw_kl, figsize=(9, 3.5),
+                    title="KL is not symmetric: P = N(0, 1) against Q")
+
+
+def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
+    ax_p, ax_l = fig.subplots(1, 2)
+    probs = result["probabilities"]
+    colors = ["C1" if i == true_class else "C0" for i in range(len(probs))]
+    bars = ax_p.bar(range(len(probs)), probs, color=colors)
+    ax_p.bar_label(bars, fmt="%.3f", fontsize=8)
+    ax_p.set_ylim(0, 1.1)
+    ax_p.set_xticks(range(len(probs)))
+    ax_p.set_xlabel("class (orange = true)")
+    ax_p.set_ylabel("softmax probability")
+    grid = np.linspace(-5.0, 10.0, 151)
+    # One row of logits per grid value of the true logit: a vectorised curve.
+    rows = np.tile(np.insert(np.asarray(other_logits, float), true_class, 0.0),
+                   (grid.size, 1))
+    rows[:, true_class] = grid
+    losses = -log_softmax(rows, axis=1)[:, true_class]
+    ax_l.plot(grid, losses)
+    ax_l.plot([true_logit], [result["loss_nats"]], "o", color="C1")
+    ax_l.set_xlabel("logit of the true class")
+    ax_l.set_ylabel("cross-entropy loss (nats)")
+    ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats", fontsize=10)
+    fig.tight_layout()
+
+
+def logit_explorer(
+    true_logit: float = 3.5, other_logits=(1.0, 0.5, 0.8), true_class: int = 1
+) -> Explorer:
+    """A slider for the true class's logit, other logits fixed.
+
+    Shows the softmax probabilities and the loss ``-log p_true`` in nats
+    (see :func:`softmax_loss`).
+    """
+    others = tuple(float(v) for v in other_logits)
+
+    def compute(true_logit):
+        return softmax_loss(true_logit, others, true_class)
+
+    def draw(fig, result, true_logit):
+        _draw_logit(fig, result, true_logit, other_logits=others, true_class=true_class)
+
+    sliders = {
+        "true_logit": widgets.FloatSlider(value=true_logit, min=-5.0, max=10.0,
+                                          step=0.1, description="true logit"),
+    }
+    return Explorer(sliders, compute, draw, figsize=(9, 3.3),
+                    title="Cross-entropy loss of a softmax classifier")
