@@ -37,7 +37,10 @@ def as_float_array(x, name: str) -> np.ndarray:
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} could not be read as an array: {exc}") from exc
+        raise ValueError(
+            f"{name} could not be read as an array ({exc}); give a rectangular "
+            "array of numbers, every row the same length"
+        ) from exc
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or arr.dtype == bool
     ):
@@ -54,8 +57,12 @@ def as_float_array(x, name: str) -> np.ndarray:
 
 def _first_bad(arr: np.ndarray, mask: np.ndarray) -> str:
     index = tuple(int(i) for i in np.argwhere(mask)[0])
+    # float() prints -0.1, not numpy 2's repr np.float64(-0.1).
+    value = float(arr[index])
+    if not index:  # a single number has no index to name
+        return f"{value!r}"
     where = index[0] if len(index) == 1 else index
-    return f"{arr[index]!r} at index {where}"
+    return f"{value!r} at index {where}"
 
 
 def check_probabilities(arr: np.ndarray, name: str) -> None:
@@ -85,13 +92,16 @@ def check_probabilities(arr: np.ndarray, name: str) -> None:
 
 
 def as_distribution(
-    p, name: str = "p", axis=-1, normalize: bool = False
+    p, name: str = "p", axis=-1, normalize: bool = False, *,
+    offer_normalize: bool = True,
 ) -> np.ndarray:
     """Return ``p`` as float64 distributions along ``axis``.
 
     ``axis=None`` treats the whole array as one distribution (a joint table).
     With ``normalize=True`` non-negative counts or weights are divided by
     their total; otherwise the total must be 1 within ``SUM_TOLERANCE``.
+    Callers without a ``normalize`` argument pass ``offer_normalize=False``
+    so that the error message suggests a fix the caller can actually use.
     """
     arr = as_float_array(p, name)
     if axis is not None:
@@ -118,22 +128,36 @@ def as_distribution(
     if np.any(off > SUM_TOLERANCE):
         worst = float(total.ravel()[np.argmax(off.ravel())])
         along = "in total" if axis is None else f"along axis {axis}"
+        if offer_normalize:
+            fix = "pass normalize=True to treat the values as counts or weights"
+        else:
+            keep = "" if axis is None else f"axis={axis}, keepdims=True"
+            fix = (
+                f"divide it by its total first, e.g. {name} / {name}.sum({keep})"
+            )
         raise ValueError(
-            f"{name} must sum to 1 {along}, but a sum is {worst:.10g}; pass "
-            "normalize=True to treat the values as counts or weights"
+            f"{name} must sum to 1 {along}, but a sum is {worst:.10g}; {fix}"
         )
     return arr
 
 
-def as_joint(pxy, name: str = "pxy", ndim: int | None = 2, normalize: bool = False):
+def as_joint(
+    pxy, name: str = "pxy", ndim: int | None = 2, normalize: bool = False, *,
+    offer_normalize: bool = True,
+):
     """Return a joint probability table; ``ndim=None`` allows any rank."""
     arr = as_float_array(pxy, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(
             f"{name} must be a {ndim}-D joint table with pxy[i, j] = P(X=i, Y=j), "
-            f"got an array with {arr.ndim} dimension(s) of shape {arr.shape}"
+            f"got an array with {arr.ndim} dimension(s) of shape {arr.shape}; "
+            "pass the table of joint probabilities itself (for independent "
+            "X and Y it is numpy.outer(px, py)), or use entropy() for the "
+            "distribution of a single variable"
         )
-    return as_distribution(arr, name, axis=None, normalize=normalize)
+    return as_distribution(
+        arr, name, axis=None, normalize=normalize, offer_normalize=offer_normalize
+    )
 
 
 def check_same_shape(p: np.ndarray, q: np.ndarray, names=("p", "q")) -> None:

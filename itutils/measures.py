@@ -76,7 +76,7 @@ def self_information(p, base: float = 2):
     arr = as_float_array(p, "p")
     check_probabilities(arr, "p")
     if np.any(arr > 1):
-        bad = arr[arr > 1].flat[0]
+        bad = float(arr[arr > 1].flat[0])
         raise ValueError(
             f"p has an entry above 1 ({bad!r}); self-information needs the "
             "probability of one outcome, in [0, 1]"
@@ -165,7 +165,7 @@ def joint_entropy(pxy, base: float = 2):
     2.0
     """
     scale = log_base(base)
-    arr = as_joint(pxy, "pxy", ndim=None)
+    arr = as_joint(pxy, "pxy", ndim=None, offer_normalize=False)
     return float(entr(arr).sum() / scale)
 
 
@@ -207,7 +207,7 @@ def conditional_entropy(pxy, base: float = 2):
     True
     """
     scale = log_base(base)
-    arr = as_joint(pxy, "pxy", ndim=2)
+    arr = as_joint(pxy, "pxy", ndim=2, offer_normalize=False)
     py = arr.sum(axis=0, keepdims=True)
     # Each term -P(x,y) log(P(x,y)/P(y)) >= 0 because P(x,y) <= P(y) holds
     # in floating point too (a sum of non-negative numbers is no smaller
@@ -252,14 +252,15 @@ def mutual_information(pxy, base: float = 2):
     1.0
     """
     scale = log_base(base)
-    arr = as_joint(pxy, "pxy", ndim=2)
+    arr = as_joint(pxy, "pxy", ndim=2, offer_normalize=False)
     product = arr.sum(axis=1, keepdims=True) * arr.sum(axis=0, keepdims=True)
     return float(nonnegative(rel_entr(arr, product).sum()) / scale)
 
 
 def _pair(p, q, axis):
-    p = as_distribution(p, "p", axis=axis)
-    q = as_distribution(q, "q", axis=axis)
+    # These functions have no normalize argument: the message must not offer one.
+    p = as_distribution(p, "p", axis=axis, offer_normalize=False)
+    q = as_distribution(q, "q", axis=axis, offer_normalize=False)
     check_same_shape(p, q)
     return p, q
 
