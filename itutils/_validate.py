@@ -177,3 +177,49 @@ def nonnegative(value):
     larger signals a bug and is left visible.
     """
     return np.maximum(value, 0.0)
+
+
+# --- samples (used by itutils.estimators) -----------------------------------
+
+
+def as_samples(x, name: str) -> np.ndarray:
+    """Return continuous samples as a finite float64 array of shape (n, d).
+
+    A 1-D array is ``n`` samples of one variable; a 2-D array has one row
+    per sample and one column per dimension.
+    """
+    arr = as_float_array(x, name)
+    if arr.ndim == 0 or arr.ndim > 2:
+        raise ValueError(
+            f"{name} must be 1-D (n samples) or 2-D (n samples x d dimensions), "
+            f"got an array of shape {arr.shape}"
+        )
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if not np.all(np.isfinite(arr)):
+        bad = ~np.isfinite(arr)
+        raise ValueError(
+            f"{name} contains a non-finite sample ({_first_bad(arr, bad)}); "
+            "drop or impute the rows with NaN or infinite values first"
+        )
+    return arr
+
+
+def check_same_length(a, b, names=("x", "y")) -> int:
+    """Refuse two sample arrays with different numbers of samples."""
+    na, nb = len(a), len(b)
+    if na != nb:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must hold the same number of samples "
+            f"(one pair per row), got {na} and {nb}"
+        )
+    return na
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """Refuse a non-integer or an integer below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
