@@ -1,0 +1,108 @@
+"""The chapter 5 explorers, driven by their sliders, and their pure views.
+
+References are independent of itutils: torch's own smoothed cross-entropy,
+scipy's entropy and softmax, and the hand-derived closed forms.
+"""
+
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy.special import softmax
+from scipy.stats import entropy as scipy_entropy
+
+from itutils.widgets.losses import (
+    DEFAULT_LOGITS,
+    GAP_GRID,
+    label_smoothing_explorer,
+    smoothing_view,
+    temperature_explorer,
+    temperature_view,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_smoothing_view_chapter_numbers():
+    view = smoothing_view(0.1, "uniform", 10)
+    assert view["p_true"] == pytest.approx(0.91)
+    assert view["p_other"] == pytest.approx(0.01)
+    assert view["target"].sum() == pytest.approx(1.0)
+    assert view["min_loss_nats"] == pytest.approx(
+        -0.91 * math.log(0.91) - 0.09 * math.log(0.01)
+    )
+    assert view["gap"] == pytest.approx(math.log(91))
+    np.testing.assert_allclose(softmax(view["logits"]), view["target"])
+
+
+@pytest.mark.parametrize("variant", ["uniform", "off_target"])
+@pytest.mark.parametrize("eps", [0.05, 0.3, 0.7])
+@pytest.mark.parametrize("k", [2, 5, 10])
+def test_smoothing_view_curve_equals_torch(eps, variant, k):
+    view = smoothing_view(eps, variant, k)
+    torch_eps = eps if variant == "uniform" else eps * k / (k - 1)
+    if torch_eps > 1:
+        pytest.skip("torch refuses label_smoothing > 1")
+    gaps = GAP_GRID[::20]
+    logits = torch.zeros(len(gaps), k, dtype=torch.float64)
+    logits[:, 0] = torch.from_numpy(gaps)
+    y = torch.zeros(len(gaps), dtype=torch.long)
+    ref = F.cross_entropy(logits, y, label_smoothing=torch_eps, reduction="none")
+    np.testing.assert_allclose(view["loss_nats"][::20], ref.numpy(), rtol=1e-10)
+    # The minimum of the curve on the grid is never below H(q').
+    assert view["loss_nats"].min() >= view["min_loss_nats"] - 1e-12
+    assert view["min_loss_nats"] == pytest.approx(scipy_entropy(view["target"]))
+
+
+def test_explorer_sliders_change_what_is_shown():
+    explorer = label_smoothing_explorer()
+    assert explorer.shown["p_true"] == pytest.approx(0.91)
+    assert round(explorer.shown["min_loss_nats"], 4) == 0.5003
+    explorer.sliders["eps"].value = 0.2
+    assert explorer.shown["p_true"] == pytest.approx(0.82)
+    explorer.sliders["variant"].value = "off_target"
+    assert explorer.shown["p_true"] == pytest.approx(0.8)
+    assert explorer.shown["p_other"] == pytest.approx(0.2 / 9)
+    explorer.sliders["n_classes"].value = 3
+    assert explorer.shown["target"].shape == (3,)
+    assert explorer.shown["p_other"] == pytest.approx(0.1)
+    assert explorer.figure is not None and len(explorer.figure.axes) == 3
+
+
+@pytest.mark.parametrize(
+    "eps,variant,expected", [(0.0, "uniform", math.inf), (1.0, "off_target", -math.inf)]
+)
+def test_explorer_draws_infinite_optima(eps, variant, expected):
+    explorer = label_smoothing_explorer(eps=eps, variant=variant)
+    assert explorer.shown["gap"] == expected
+    texts = [t.get_text() for ax in explorer.figure.axes for t in ax.texts]
+    assert any("inf" in t for t in texts)
+
+
+def test_temperature_view_against_scipy():
+    for t in [0.1, 0.5, 1.0, 3.0]:
+        view = temperature_view(t)
+        ref = softmax(DEFAULT_LOGITS / t)
+        np.testing.assert_allclose(view["probs"], ref)
+        assert view["entropy_bits"] == pytest.approx(scipy_entropy(ref, base=2))
+        assert view["confidence"] == pytest.approx(ref.max())
+        assert view["max_entropy_bits"] == pytest.approx(math.log2(5))
+
+
+def test_temperature_explorer_slider():
+    explorer = temperature_explorer()
+    cold = explorer.shown["entropy_bits"]
+    explorer.sliders["temperature"].value = 10.0
+    hot = explorer.shown["entropy_bits"]
+    assert hot > cold
+    assert explorer.shown["probs"] == pytest.approx(softmax(DEFAULT_LOGITS / 10.0))
+    explorer.sliders["temperature"].value = 0.1
+    assert explorer.shown["confidence"] > 0.999
+    assert explorer.updates == 3
