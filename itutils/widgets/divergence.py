@@ -329,12 +329,12 @@ def _draw_kl(fig, result, mu, sigma):
     names = ["KL(P||Q)", "KL(Q||P)", "JS(P,Q)"]
     numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
     bars = ax_b.bar(names, numeric, color=["C0", "C1", "C2"])
-    ax_b.plot([0, 1], [result["kl_pq_closed"], result["kl_qp_closed"]], "k_",
+    ax_b.plot([0, 1], [result["kl_pq_closed"], result["kl_qp_closed"]], "k_", mew=2,
               markersize=30, label="closed form")
     ax_b.bar_label(bars, fmt="%.3f", fontsize=8)
     ax_b.set_ylabel("nats")
     ax_b.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.3)
 
 
 def kl_explorer(mu: float = 1.0, sigma: float = 1.0) -> Explorer:
@@ -374,7 +374,7 @@ def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
     ax_l.set_xlabel("logit of the true class")
     ax_l.set_ylabel("cross-entropy loss (nats)")
     ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats", fontsize=10)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.3)
 
 
 def logit_explorer(

@@ -1,0 +1,145 @@
+"""The chapter 3 explorers and the pure functions behind them.
+
+References are independent of itutils.estimators: a brute-force O(N^2) KSG
+written here from Kraskov et al.'s definition, scikit-learn's
+``mutual_info_score`` for the plug-in MI, Miller-Madow from raw counts, and
+the closed form ``-0.5 ln(1 - rho^2)``.
+"""
+
+import math
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from scipy.special import digamma
+from sklearn.metrics import mutual_info_score
+
+from itutils.widgets.mutual_information import (
+    DISCRETE_SAMPLE_SIZES,
+    SAMPLE_SIZES,
+    correlated_gaussian_pair,
+    diagonal_joint,
+    discrete_estimates,
+    discrete_mi_explorer,
+    ksg_explorer,
+    ksg_spread,
+    sample_joint,
+)
+
+LN2 = math.log(2)
+
+
+def brute_force_ksg(x, y, k=3):
+    """KSG variant 1 in nats, straight from the paper: all pairwise distances."""
+    x, y = np.asarray(x)[:, None], np.asarray(y)[:, None]
+    dx, dy = cdist(x, x, "chebyshev"), cdist(y, y, "chebyshev")
+    dz = np.maximum(dx, dy)
+    np.fill_diagonal(dz, np.inf)
+    eps = np.sort(dz, axis=1)[:, k - 1]
+    np.fill_diagonal(dx, np.inf)
+    np.fill_diagonal(dy, np.inf)
+    nx = (dx < eps[:, None]).sum(axis=1)
+    ny = (dy < eps[:, None]).sum(axis=1)
+    return digamma(k) + digamma(len(x)) - np.mean(digamma(nx + 1) + digamma(ny + 1))
+
+
+def truth_bits(pxy):
+    pxy = np.asarray(pxy)
+    prod = pxy.sum(1, keepdims=True) * pxy.sum(0, keepdims=True)
+    nz = pxy > 0
+    return float(np.sum(pxy[nz] * np.log2(pxy[nz] / prod[nz])))
+
+
+def miller_madow_mi_bits(x, y):
+    def h(labels):
+        counts = np.unique(labels, return_counts=True, axis=0)[1]
+        p = counts / counts.sum()
+        return -np.sum(p * np.log(p)) + (len(counts) - 1) / (2 * len(labels))
+
+    return (h(x) + h(y) - h(np.column_stack([x, y]))) / LN2
+
+
+def test_correlated_pair_has_the_asked_correlation_and_shared_noise():
+    x1, y1 = correlated_gaussian_pair(0.3, 200_000, seed=3)
+    x2, y2 = correlated_gaussian_pair(-0.8, 200_000, seed=3)
+    assert np.array_equal(x1, x2)
+    assert np.corrcoef(x1, y1)[0, 1] == pytest.approx(0.3, abs=0.01)
+    assert np.corrcoef(x2, y2)[0, 1] == pytest.approx(-0.8, abs=0.01)
+    with pytest.raises(ValueError, match="rho"):
+        correlated_gaussian_pair(1.0, 10)
+
+
+@pytest.mark.parametrize("rho, n", [(0.0, 100), (0.6, 200), (-0.9, 300)])
+def test_ksg_spread_matches_brute_force_ksg(rho, n):
+    r = ksg_spread(rho, n, repeats=4)
+    ref = [brute_force_ksg(*correlated_gaussian_pair(rho, n, s)) for s in range(4)]
+    np.testing.assert_allclose(r["estimates"], ref, rtol=1e-10, atol=1e-12)
+    assert r["mean"] == pytest.approx(np.mean(ref), abs=1e-12)
+    assert r["sd"] == pytest.approx(np.std(ref, ddof=1), abs=1e-12)
+    assert r["analytic"] == pytest.approx(-0.5 * math.log(1 - rho**2), abs=1e-15)
+
+
+def test_ksg_spread_is_close_to_the_truth_at_the_largest_n():
+    for rho in (0.3, 0.9):
+        r = ksg_spread(rho, 2000)
+        # Ten repeats: the mean is within a few standard errors (plus the
+        # small KSG bias) of the closed form.
+        assert abs(r["mean"] - r["analytic"]) < 3 * r["sd"] / math.sqrt(10) + 0.01
+
+
+def test_sample_joint_follows_the_table():
+    p = diagonal_joint()
+    x, y = sample_joint(p, 200_000, repeats=1, seed=5)
+    freq = np.zeros_like(p)
+    np.add.at(freq, (x[0], y[0]), 1)
+    np.testing.assert_allclose(freq / freq.sum(), p, atol=3e-3)
+    closed = math.log2(6) - (0.5 + 5 * 0.1 * math.log2(10))
+    assert truth_bits(p) == pytest.approx(closed)
+
+
+@pytest.mark.parametrize("n", [20, 200, 2000])
+def test_discrete_estimates_against_sklearn_and_counts(n):
+    r = discrete_estimates(n, repeats=5)
+    xs, ys = sample_joint(diagonal_joint(), n, 5, seed=0)
+    plugin = [mutual_info_score(x, y) / LN2 for x, y in zip(xs, ys, strict=True)]
+    miller = [miller_madow_mi_bits(x, y) for x, y in zip(xs, ys, strict=True)]
+    kx = [len(np.unique(x)) for x in xs]
+    ky = [len(np.unique(y)) for y in ys]
+    corrected = [p - (a - 1) * (b - 1) / (2 * n) / LN2
+                 for p, a, b in zip(plugin, kx, ky, strict=True)]
+    assert r["truth"] == pytest.approx(truth_bits(diagonal_joint()), abs=1e-12)
+    for name, ref in [("plugin", plugin), ("miller_madow", miller),
+                      ("bias_corrected", corrected)]:
+        assert r[f"{name}_mean"] == pytest.approx(np.mean(ref), abs=1e-10)
+        assert r[f"{name}_sd"] == pytest.approx(np.std(ref, ddof=1), abs=1e-10)
+
+
+def test_ksg_explorer_follows_its_sliders():
+    explorer = ksg_explorer()
+    assert explorer.sliders["n"].options == SAMPLE_SIZES
+    for rho, n in [(0.5, 100), (-0.3, 50), (0.9, 200)]:
+        explorer.sliders["rho"].value = rho
+        explorer.sliders["n"].value = n
+        rho_shown = explorer.sliders["rho"].value
+        shown = explorer.shown
+        assert shown["analytic"] == pytest.approx(-0.5 * math.log(1 - rho_shown**2))
+        ref = [brute_force_ksg(*correlated_gaussian_pair(rho_shown, n, s))
+               for s in range(10)]
+        np.testing.assert_allclose(shown["estimates"], ref, rtol=1e-10, atol=1e-12)
+        assert len(explorer.figure.axes) == 2
+
+
+def test_discrete_explorer_follows_its_slider():
+    explorer = discrete_mi_explorer()
+    assert explorer.sliders["n"].options == DISCRETE_SAMPLE_SIZES
+    means = []
+    for n in [20, 200, 5000]:
+        explorer.sliders["n"].value = n
+        xs, ys = sample_joint(diagonal_joint(), n, 10, seed=0)
+        plugin = [mutual_info_score(x, y) / LN2 for x, y in zip(xs, ys, strict=True)]
+        shown = explorer.shown["plugin_mean"]
+        assert shown == pytest.approx(np.mean(plugin), abs=1e-10)
+        means.append(explorer.shown["plugin_mean"])
+    # The plug-in bias shrinks as N grows, towards the truth.
+    assert means == sorted(means, reverse=True)
+    assert means[-1] - explorer.shown["truth"] < 0.01
