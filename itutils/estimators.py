@@ -580,9 +580,11 @@ def _prepare_continuous(v, name, jitter, rng):
             "neighbour estimators assume continuous data without ties; with "
             "ties the neighbour counts, and the estimate, are wrong. If "
             f"{name} is discrete, use mutual_information_from_samples (both "
-            "discrete) or mixed_mutual_information; if the ties come from "
-            "rounding, pass jitter=1e-10 (adds 1e-10 x std Gaussian noise, "
-            "seeded by random_state, as Kraskov et al. 2004 recommend)"
+            "discrete) or mixed_mutual_information (in select_features: "
+            "list discrete columns in discrete_features and pass class labels "
+            "y as integers or strings); if the ties come from rounding, pass "
+            "jitter=1e-10 (adds 1e-10 x std Gaussian noise, seeded by "
+            "random_state, as Kraskov et al. 2004 recommend)"
         )
     return v, sorted_col
 
