@@ -1,0 +1,427 @@
+"""The variational autoencoder, its (beta-)ELBO read as rate and distortion.
+
+For binary data ``x`` and a latent ``z`` with prior ``p(z) = N(0, I)``, a
+Gaussian encoder ``q(z|x) = N(mu(x), diag(exp(logvar(x))))`` and a Bernoulli
+decoder ``p(x|z)`` give, per example, in nats,
+
+    -ELBO(x) = E_q[-log p(x|z)] + KL(q(z|x) || p(z)) = distortion + rate >= -log p(x),
+
+and the beta-VAE minimises ``distortion + beta * rate``. The importance-weighted
+bound ``L_k = E[log (1/k) sum_i p(x, z_i) / q(z_i|x)]`` climbs from the ELBO
+(k = 1) towards ``log p(x)`` as ``k`` grows.
+
+Taught in ``notebooks/04_vae.ipynb`` and ``notebooks/06_elbo.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = [
+    "ELBOTerms",
+    "VAE",
+    "bernoulli_log_likelihood",
+    "elbo_terms",
+    "gaussian_kl",
+    "iwae_bound",
+    "train_vae",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+class VAE(nn.Module):
+    """A small MLP VAE with a Gaussian encoder and a Bernoulli decoder.
+
+    Parameters
+    ----------
+    input_dim : int
+        Number of binary pixels (64 for the 8x8 digits).
+    hidden_dim : int
+        Width of the single hidden layer of the encoder and of the decoder.
+    latent_dim : int
+        Dimension of ``z``.
+    seed : int, optional
+        If given, the initial weights come from ``torch.manual_seed(seed)``
+        without disturbing the global random state, so two models built with
+        the same seed are identical.
+
+    Notes
+    -----
+    The decoder returns Bernoulli *logits*: the reconstruction term is then
+    ``binary_cross_entropy_with_logits``, which is exact for any logit, where
+    ``sigmoid`` followed by ``binary_cross_entropy`` loses precision when the
+    sigmoid saturates to 0 or 1 (torch then clamps the log at -100).
+    Built in ``notebooks/04_vae.ipynb``, section "The model".
+
+    Examples
+    --------
+    >>> model = VAE(64, 32, 2, seed=0)
+    >>> x = torch.zeros(5, 64)
+    >>> mu, logvar = model.encode(x)
+    >>> tuple(mu.shape), tuple(model.decode(mu).shape)
+    ((5, 2), (5, 64))
+    >>> same = VAE(64, 32, 2, seed=0)
+    >>> all(torch.equal(a, b) for a, b in zip(model.parameters(), same.parameters()))
+    True
+    """
+
+    def __init__(
+        self, input_dim: int, hidden_dim: int, latent_dim: int, seed: int | None = None
+    ):
+        super().__init__()
+        for name, value in (
+            ("input_dim", input_dim),
+            ("hidden_dim", hidden_dim),
+            ("latent_dim", latent_dim),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.input_dim, self.hidden_dim = input_dim, hidden_dim
+        self.latent_dim = latent_dim
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.encoder = nn.Sequential(
+                nn.Linear(input_dim, hidden_dim), nn.Tanh(),
+                nn.Linear(hidden_dim, 2 * latent_dim),
+            )
+            self.decoder = nn.Sequential(
+                nn.Linear(latent_dim, hidden_dim), nn.Tanh(),
+                nn.Linear(hidden_dim, input_dim),
+            )
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(mu, logvar)`` of ``q(z|x)``, each of shape ``(n, latent_dim)``."""
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mu, logvar
+
+    @staticmethod
+    def reparameterize(
+        mu: torch.Tensor, logvar: torch.Tensor, n_samples: int | None = None
+    ) -> torch.Tensor:
+        """Draw ``z = mu + sigma * eps`` with ``eps ~ N(0, I)``.
+
+        The randomness sits in ``eps``, which does not depend on the encoder,
+        so ``z`` is a differentiable function of ``mu`` and ``logvar``. With
+        ``n_samples`` the result has a leading axis of that length.
+        """
+        shape = mu.shape if n_samples is None else (n_samples, *mu.shape)
+        eps = torch.randn(shape, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Return the Bernoulli logits of ``p(x|z)``."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor):
+        """Encode, sample once, decode: ``(logits, mu, logvar, z)``."""
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return self.decode(z), mu, logvar, z
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) in nats, summed over the last axis.
+
+    The closed form ``0.5 * sum(mu^2 + sigma^2 - log sigma^2 - 1)``; it is
+    exactly 0 when ``mu = 0`` and ``logvar = 0`` (the posterior equals the prior).
+
+    Notes
+    -----
+    The rate of ``notebooks/04_vae.ipynb``; compared with its Monte Carlo
+    estimate in ``notebooks/06_elbo.ipynb``.
+
+    Examples
+    --------
+    >>> gaussian_kl(torch.zeros(1, 3), torch.zeros(1, 3))   # collapsed: rate 0
+    tensor([0.])
+    >>> round(float(gaussian_kl(torch.tensor([[1.0]]), torch.zeros(1, 1))), 4)
+    0.5
+    """
+    return 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(-1)
+
+
+def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``log p(x|z)`` in nats for Bernoulli logits, summed over the last axis.
+
+    Examples
+    --------
+    >>> # logit 0 is probability 1/2 per pixel: 3 pixels cost 3 log 2 nats
+    >>> round(float(-bernoulli_log_likelihood(torch.zeros(3), torch.ones(3))), 4)
+    2.0794
+    """
+    x = x.expand_as(logits)
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+
+
+class ELBOTerms(NamedTuple):
+    """Per-example terms of the negative beta-ELBO, all in nats, shape ``(n,)``."""
+
+    loss: torch.Tensor
+    """``distortion + beta * rate``, what training minimises."""
+    distortion: torch.Tensor
+    """``E_q[-log p(x|z)]``, estimated with ``n_samples`` draws of ``z``."""
+    rate: torch.Tensor
+    """``KL(q(z|x) || N(0, I))`` in closed form."""
+    rate_mc: torch.Tensor
+    """Monte Carlo estimate of the rate, ``mean(log q(z|x) - log p(z))``."""
+
+
+def _check_x(model: VAE, x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[1] != model.input_dim:
+        raise ValueError(
+            f"x must have shape (n, {model.input_dim}), got {tuple(x.shape)}; "
+            "flatten images to vectors first"
+        )
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def elbo_terms(
+    model: VAE, x: torch.Tensor, beta: float = 1.0, n_samples: int = 1
+) -> ELBOTerms:
+    """The negative beta-ELBO of each example and its two parts, in nats.
+
+    Parameters
+    ----------
+    model : VAE
+    x : torch.Tensor, shape (n, input_dim)
+        Binary data (0.0 / 1.0).
+    beta : float, default 1.0
+        Weight of the rate; ``beta = 1`` gives the ordinary negative ELBO,
+        an upper bound on ``-log p(x)``.
+    n_samples : int, default 1
+        Draws of ``z`` per example for the distortion and ``rate_mc``.
+
+    Returns
+    -------
+    ELBOTerms
+        ``(loss, distortion, rate, rate_mc)``, each a tensor of shape
+        ``(n,)`` that keeps its gradient (average it for a training loss).
+
+    Notes
+    -----
+    ``notebooks/04_vae.ipynb`` (rate and distortion) and
+    ``notebooks/06_elbo.ipynb`` (each term checked separately).
+
+    Examples
+    --------
+    >>> model = VAE(64, 16, 2, seed=0)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> x = (torch.rand(4, 64, generator=gen) > 0.5).float()
+    >>> t = elbo_terms(model, x, beta=2.0)
+    >>> torch.allclose(t.loss, t.distortion + 2.0 * t.rate)
+    True
+    >>> bool((t.rate >= 0).all())   # a KL divergence is never negative
+    True
+    """
+    _check_x(model, x)
+    _check_count(n_samples, "n_samples")
+    beta = float(beta)
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be a finite number >= 0, got {beta}")
+    mu, logvar = model.encode(x)
+    z = model.reparameterize(mu, logvar, n_samples)  # (s, n, d)
+    distortion = -bernoulli_log_likelihood(model.decode(z), x).mean(0)
+    rate = gaussian_kl(mu, logvar)
+    # log q(z|x) - log p(z), written with eps = (z - mu) / sigma.
+    eps = (z - mu) * torch.exp(-0.5 * logvar)
+    log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(-1)
+    log_p = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+    rate_mc = (log_q - log_p).mean(0)
+    return ELBOTerms(distortion + beta * rate, distortion, rate, rate_mc)
+
+
+def iwae_bound(
+    model: VAE, x: torch.Tensor, k: int, chunk_size: int = 100
+) -> torch.Tensor:
+    """The importance-weighted lower bound ``L_k`` on ``log p(x)``, per example, nats.
+
+    ``L_k = log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x)`` with ``z_i ~ q(z|x)``,
+    computed as ``logsumexp - log k`` so that no weight under- or overflows.
+    In expectation ``L_1`` is the ELBO, ``L_k`` never decreases with ``k``,
+    and it tends to ``log p(x)`` (Burda et al., 2016).
+
+    Parameters
+    ----------
+    model : VAE
+    x : torch.Tensor, shape (n, input_dim)
+    k : int
+        Number of importance samples.
+    chunk_size : int, default 100
+        Samples decoded at a time, to bound memory for large ``k``.
+
+    Returns
+    -------
+    torch.Tensor, shape (n,)
+        A lower bound on ``log p(x)`` (negative numbers; ``-L_k`` is an upper
+        bound on the negative log-likelihood).
+
+    Notes
+    -----
+    ``notebooks/06_elbo.ipynb``, section "Tighter bounds".
+
+    Examples
+    --------
+    >>> model = VAE(64, 16, 2, seed=0)
+    >>> x = torch.ones(3, 64)
+    >>> _ = torch.manual_seed(0)
+    >>> bound = iwae_bound(model, x, k=1000)
+    >>> _ = torch.manual_seed(0)
+    >>> elbo = -elbo_terms(model, x, n_samples=1000).loss
+    >>> bool((bound >= elbo).all())
+    True
+    """
+    _check_x(model, x)
+    _check_count(k, "k")
+    _check_count(chunk_size, "chunk_size")
+    mu, logvar = model.encode(x)
+    log_weights = []
+    for start in range(0, k, chunk_size):
+        z = model.reparameterize(mu, logvar, min(chunk_size, k - start))
+        eps = (z - mu) * torch.exp(-0.5 * logvar)
+        log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(-1)
+        log_p = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+        log_weights.append(bernoulli_log_likelihood(model.decode(z), x) + log_p - log_q)
+    return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(k)
+
+
+def _split(data) -> tuple[torch.Tensor, torch.Tensor | None]:
+    if isinstance(data, torch.Tensor):
+        return data, None
+    if hasattr(data, "x_train"):
+        return data.x_train, getattr(data, "x_test", None)
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0], data[1]
+    raise TypeError(
+        "data must be a tensor of training images, a pair (x_train, x_test), or "
+        f"an object with x_train and x_test such as load_digits_binary(); got "
+        f"{type(data).__name__}"
+    )
+
+
+def train_vae(
+    model: VAE,
+    data,
+    epochs: int = 100,
+    beta: float = 1.0,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    seed: int = 0,
+    progress: bool = True,
+    num_threads: int | None = 1,
+) -> dict[str, list[float]]:
+    """Train ``model`` by Adam on the negative beta-ELBO; deterministic given ``seed``.
+
+    Parameters
+    ----------
+    model : VAE
+        Trained in place.
+    data : DigitsBinary, (x_train, x_test) or torch.Tensor
+        Training images and, optionally, test images to evaluate each epoch.
+    epochs : int, default 100
+    beta : float, default 1.0
+        Weight of the rate (``beta = 1``: the ELBO; the beta-VAE otherwise).
+    lr : float, default 1e-3
+    batch_size : int, default 128
+    seed : int, default 0
+        Seeds the shuffling generator and the reparameterisation noise. The
+        global torch random state is saved and restored around training.
+    progress : bool, default True
+        Show a tqdm progress bar (a widget in JupyterLab) with the running loss.
+    num_threads : int or None, default 1
+        Torch threads while training, restored afterwards (None: leave as is).
+        For a model this small, threads cost more in synchronisation than they
+        save (on a busy 2-core machine two threads were ten times slower than
+        one), and a fixed count makes the floating-point sums, hence the
+        trained weights, the same on every machine.
+
+    Returns
+    -------
+    dict of lists
+        ``epoch``, ``train_loss`` (mean negative beta-ELBO over the epoch's
+        batches, nats), and on the test images at the end of each epoch
+        (NaN without test images) ``test_loss``, ``rate`` and
+        ``distortion`` (means per example, nats).
+
+    Notes
+    -----
+    ``notebooks/04_vae.ipynb``, section "Training".
+
+    Examples
+    --------
+    >>> from itutils.data import load_digits_binary
+    >>> data = load_digits_binary()
+    >>> model = VAE(64, 32, 2, seed=0)
+    >>> history = train_vae(model, data, epochs=3, progress=False)
+    >>> history["epoch"], len(history["test_loss"])
+    ([1, 2, 3], 3)
+    >>> history["train_loss"][-1] < history["train_loss"][0]
+    True
+    """
+    x_train, x_test = _split(data)
+    _check_x(model, x_train)
+    if x_test is not None:
+        _check_x(model, x_test)
+    _check_count(epochs, "epochs")
+    _check_count(batch_size, "batch_size")
+    history: dict[str, list] = {
+        key: [] for key in ("epoch", "train_loss", "test_loss", "rate", "distortion")
+    }
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    threads = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(_check_count(num_threads, "num_threads"))
+    try:
+        _train_loop(model, optimizer, x_train, x_test, epochs, beta, batch_size,
+                    seed, progress, history)
+    finally:
+        torch.set_num_threads(threads)
+    model.eval()
+    return history
+
+
+def _train_loop(model, optimizer, x_train, x_test, epochs, beta, batch_size, seed,
+                progress, history) -> None:
+    n = len(x_train)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        shuffle = torch.Generator().manual_seed(seed)
+        bar = tqdm(range(1, epochs + 1), desc=f"beta={beta:g}", disable=not progress)
+        for epoch in bar:
+            model.train()
+            order = torch.randperm(n, generator=shuffle)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                batch = x_train[order[start : start + batch_size]]
+                loss = elbo_terms(model, batch, beta=beta).loss.mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * len(batch)
+            history["epoch"].append(epoch)
+            history["train_loss"].append(total / n)
+            if x_test is None:
+                for key in ("test_loss", "rate", "distortion"):
+                    history[key].append(float("nan"))
+            else:
+                model.eval()
+                with torch.no_grad():
+                    terms = elbo_terms(model, x_test, beta=beta)
+                history["test_loss"].append(float(terms.loss.mean()))
+                history["rate"].append(float(terms.rate.mean()))
+                history["distortion"].append(float(terms.distortion.mean()))
+            bar.set_postfix(loss=f"{total / n:.2f}")
