@@ -166,34 +166,37 @@ def _ib_iterate(px, py_given_x, log_encoder, beta, max_iter, tol):
     ``exp(-inf) = 0``.
     """
     pxy = px[:, None] * py_given_x
-    support_y = py_given_x > 0  # (n_x, n_y)
+    support_y = (py_given_x > 0).astype(float)  # (n_x, n_y)
     # -H(Y|X=x) in nats, the part of KL that does not depend on t.
-    neg_h = (py_given_x * np.log(np.where(support_y, py_given_x, 1.0))).sum(axis=1)
+    neg_h = (py_given_x * np.log(np.where(support_y > 0, py_given_x, 1.0))).sum(axis=1)
     encoder = np.exp(log_encoder)
     converged = False
     n_iter = 0
+    # The where= arguments below keep log(0) and 0/0 out of the arithmetic
+    # altogether (cheaper than np.errstate in a loop this tight).
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is used after)
         pt = px @ encoder  # p(t)
         alive = pt > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            py_given_t = (encoder.T @ pxy) / pt[:, None]  # (n_t, n_y)
-        py_given_t[~alive] = 1.0  # dead clusters: any finite value; weight 0 below
+        joint_ty = encoder.T @ pxy
+        # Dead clusters (p(t) = 0) get any finite p(y|t): their weight
+        # p(t) = 0 keeps them dead below.
+        py_given_t = np.divide(joint_ty, pt[:, None], out=np.ones_like(joint_ty),
+                               where=alive[:, None])
         zero_yt = py_given_t <= 0
-        with np.errstate(divide="ignore"):
-            log_pyt = np.log(np.where(zero_yt, 1.0, py_given_t))
+        log_pyt = np.log(py_given_t, out=np.zeros_like(py_given_t), where=~zero_yt)
         # KL(p(y|x) || p(y|t)) = -H(Y|x) - sum_y p(y|x) log p(y|t), with the
         # log 0 entries replaced by 0 in the product (no 0 * -inf = NaN) and
         # the divergence set to inf wherever p(y|x) > 0 = p(y|t).
         kl = neg_h[:, None] - py_given_x @ log_pyt.T
-        kl = np.maximum(kl, 0.0)  # rounding residue only
-        kl[(support_y.astype(float) @ zero_yt.T.astype(float)) > 0] = np.inf
-        with np.errstate(divide="ignore"):
-            log_pt = np.log(pt)
+        np.maximum(kl, 0.0, out=kl)  # rounding residue only
+        if zero_yt.any():
+            kl[(support_y @ zero_yt.T) > 0] = np.inf
+        log_pt = np.log(pt, out=np.full_like(pt, -np.inf), where=alive)
         logits = log_pt[None, :] - beta * kl  # -inf where dead or KL = inf
         new_log = logits - _logsumexp_rows(logits)
         new = np.exp(new_log)
         change = np.abs(new - encoder).max()
-        encoder, log_encoder = new, new_log
+        encoder = new
         if change < tol:
             converged = True
             break
@@ -229,8 +232,7 @@ def _ib_solve(pxy, n_clusters, beta, n_restarts, rng, max_iter, tol, inits=()):
     ]
     best = None
     for log_init in starts:
-        with np.errstate(divide="ignore"):
-            enc, n_iter, conv = _ib_iterate(pxs, pyx, log_init, beta, max_iter, tol)
+        enc, n_iter, conv = _ib_iterate(pxs, pyx, log_init, beta, max_iter, tol)
         i_xt, i_ty = _ib_information(pxs, pyx, enc)
         objective = i_xt - beta * i_ty
         # Ties go to the earlier start so warm starts win on a plateau.

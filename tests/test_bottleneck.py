@@ -80,7 +80,7 @@ def test_capacity_matches_scipy_maximisation_on_random_channel():
     best = min(
         (minimize(neg_mi, rng.normal(size=3), method="L-BFGS-B",
                   options=dict(ftol=1e-15, gtol=1e-10))
-         for _ in range(3)),
+         for _ in range(2)),
         key=lambda r: r.fun,
     )
     assert res.capacity == pytest.approx(-best.fun, abs=1e-7)
@@ -232,11 +232,13 @@ def test_no_encoder_found_by_brute_force_beats_the_ib_solution(beta):
     objectives = batch_mi(pxt) - beta * batch_mi(pty)
     assert objectives.min() >= res.objective - 1e-9
 
-    def lagrangian(w):
-        i_xt, i_ty = ib_values(TOY, w.reshape(3, 3) + 1e-300)
-        return i_xt - beta * i_ty
+    def lagrangian(w):  # the batch formula on a batch of one: fast enough
+        w = w.reshape(1, 3, 3) + 1e-300
+        w = w / w.sum(-1, keepdims=True)
+        pty = np.einsum("nxt,xy->nty", w, TOY)
+        return (batch_mi(px[None, :, None] * w) - beta * batch_mi(pty))[0]
 
-    for start in enc[np.argsort(objectives)[:4]]:
+    for start in enc[np.argsort(objectives)[:3]]:
         polished = minimize(lagrangian, start.ravel(), method="L-BFGS-B",
                             bounds=[(0, 1)] * 9)
         assert polished.fun >= res.objective - 1e-7

@@ -1,0 +1,393 @@
+"""Explorers for the information bottleneck and channel capacity.
+
+- :func:`ib_explorer`: a beta slider over a precomputed IB curve, showing the
+  encoder ``p(t | x)`` and the point ``(I(X;T), I(T;Y))`` on the curve.
+- :func:`channel_capacity_explorer`: a flip-probability slider for three
+  binary channels, Blahut-Arimoto's capacity against the closed form.
+
+The numbers come from :mod:`itutils.bottleneck`; this module only looks
+them up and draws. Taught in ``notebooks/04_vae.ipynb``, section "The
+information bottleneck".
+"""
+
+from __future__ import annotations
+
+import math
+
+import ipywidgets as widgets
+import numpy as np
+
+from itutils.bottleneck import IBCurve, blahut_arimoto_capacity, ib_curve
+from itutils.measures import entropy
+from itutils.widgets._panel import Explorer
+
+__all__ = [
+    "TOY_PXY",
+    "order_clusters",
+    "ib_point",
+    "ib_explorer",
+    "binary_channel",
+    "binary_channel_capacity",
+    "capacity_point",
+    "channel_capacity_explorer",
+]
+
+#: The course's IB toy joint: uniform on {(0,0), (0,2), (1,2), (2,1), (2,2)}.
+#: H(X) = 1.52193 bits, I(X;Y) = 0.57095 bits; the IB curve has a corner at
+#: (0.8, 0.4) bits, optimal for beta from 2 to about 3.46.
+TOY_PXY = np.array([[1, 0, 1], [0, 0, 1], [0, 1, 1]]) / 5
+
+
+# --------------------------------------------------------------------------
+# Information bottleneck
+# --------------------------------------------------------------------------
+
+
+def order_clusters(encoder: np.ndarray, px: np.ndarray) -> np.ndarray:
+    """Relabel clusters so the heat map does not jump between betas.
+
+    The IB objective does not care about the names of the clusters, so two
+    neighbouring betas can return the same clustering with its columns
+    permuted. Used clusters come first, ordered by their mean ``x`` under
+    ``p(x | t)``; unused ones (``p(t) = 0``) last.
+
+    Parameters
+    ----------
+    encoder : ndarray, shape (n_x, n_clusters)
+        ``p(t | x)``.
+    px : ndarray, shape (n_x,)
+        ``p(x)``.
+
+    Returns
+    -------
+    ndarray, shape (n_x, n_clusters)
+        The same encoder with its columns reordered.
+
+    Examples
+    --------
+    >>> order_clusters(np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([0.5, 0.5]))
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    joint = px[:, None] * encoder
+    pt = joint.sum(axis=0)
+    mean_x = (np.arange(len(px))[:, None] * joint).sum(axis=0) / np.where(pt > 0, pt, 1)
+    used = pt > 1e-9
+    key = np.where(used, mean_x, np.inf)
+    return encoder[:, np.lexsort((np.arange(len(pt)), key))]
+
+
+def ib_point(curve: IBCurve, beta: float) -> dict:
+    """Look up the point of a precomputed IB curve nearest to ``beta``.
+
+    Parameters
+    ----------
+    curve : IBCurve
+        From :func:`itutils.bottleneck.ib_curve`.
+    beta : float
+        Any positive value; the grid point nearest on a log scale is used.
+
+    Returns
+    -------
+    dict
+        ``beta`` (the grid value), ``index``, ``i_xt``, ``i_ty``,
+        ``objective`` (bits), ``encoder`` (``p(t | x)``, columns as
+        returned), ``h_x`` and ``i_xy`` (the limits, bits).
+
+    Examples
+    --------
+    >>> from itutils.bottleneck import ib_curve
+    >>> curve = ib_curve(TOY_PXY, [1.0, 2.5, 10.0])
+    >>> point = ib_point(curve, 2.4)
+    >>> point["beta"], round(point["i_xt"], 4), round(point["i_ty"], 4)
+    (2.5, 0.8, 0.4)
+    """
+    index = int(np.argmin(np.abs(np.log(curve.betas) - math.log(beta))))
+    return {
+        "beta": float(curve.betas[index]),
+        "index": index,
+        "i_xt": float(curve.i_xt[index]),
+        "i_ty": float(curve.i_ty[index]),
+        "objective": float(curve.objective[index]),
+        "encoder": curve.encoders[index],
+        "h_x": float(curve.h_x),
+        "i_xy": float(curve.i_xy),
+    }
+
+
+def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
+    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    enc = order_clusters(shown["encoder"], px)
+    image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    n_x, n_t = enc.shape
+    if n_x * n_t <= 64:  # numbers only where they stay readable
+        for (i, j), v in np.ndenumerate(enc):
+            ax_enc.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                        color="black" if v > 0.5 else "white")
+    ax_enc.set_xticks(range(n_t))
+    ax_enc.set_yticks(range(n_x))
+    ax_enc.set_xlabel("cluster t")
+    ax_enc.set_ylabel("x")
+    ax_enc.set_title("encoder p(t | x)")
+    fig.colorbar(image, ax=ax_enc, fraction=0.046)
+
+    ax_curve.plot(curve.i_xt, curve.i_ty, ".-", color="0.6", lw=1, ms=3,
+                  label="IB curve (grid of beta)")
+    ax_curve.axvline(shown["h_x"], ls="--", color="C1", lw=1,
+                     label=f"H(X) = {shown['h_x']:.4f} bits")
+    ax_curve.axhline(shown["i_xy"], ls=":", color="C2", lw=1.5,
+                     label=f"I(X;Y) = {shown['i_xy']:.4f} bits")
+    ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "o", color="C3", ms=8,
+                  label=f"beta = {shown['beta']:.3g}")
+    # The IB objective's level line through the point has slope 1 / beta.
+    xs = np.array([0.0, shown["h_x"]])
+    ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
+                  color="C3", lw=0.8, alpha=0.6)
+    ax_curve.set_xlim(-0.03 * shown["h_x"], 1.08 * shown["h_x"])
+    ax_curve.set_ylim(-0.05 * shown["i_xy"], 1.25 * shown["i_xy"])
+    ax_curve.set_xlabel("I(X;T) [bits]  (compression cost)")
+    ax_curve.set_ylabel("I(T;Y) [bits]  (relevance)")
+    ax_curve.set_title(
+        f"I(X;T) = {shown['i_xt']:.4f}, I(T;Y) = {shown['i_ty']:.4f} bits"
+    )
+    ax_curve.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+
+
+def ib_explorer(
+    pxy=None,
+    n_clusters: int | None = None,
+    betas=None,
+    n_restarts: int = 5,
+    random_state: int = 0,
+    curve: IBCurve | None = None,
+) -> Explorer:
+    """A beta slider over the information bottleneck curve of ``pxy``.
+
+    The curve is computed once, on the grid ``betas``, when the explorer is
+    built (about a second for the default toy); moving the slider only
+    looks up the nearest grid point and redraws. Left: the encoder
+    ``p(t | x)`` as a heat map (clusters relabelled by
+    :func:`order_clusters` so the picture does not jump). Right: the curve
+    ``(I(X;T), I(T;Y))``, the current point, its level line of slope
+    ``1 / beta`` (the curve touches it from below), and the limits ``H(X)``
+    and ``I(X;Y)``.
+
+    Parameters
+    ----------
+    pxy : array_like, shape (n_x, n_y), optional
+        Joint table; defaults to :data:`TOY_PXY`.
+    n_clusters : int, optional
+        Values of ``T``; defaults to ``n_x``.
+    betas : array_like, optional
+        The grid; defaults to 61 log-spaced values from 0.5 to 50. The
+        slider moves along it.
+    n_restarts, random_state :
+        Passed to :func:`itutils.bottleneck.ib_curve`.
+    curve : IBCurve, optional
+        A curve already computed (with :func:`~itutils.bottleneck.ib_curve`
+        on ``pxy``); then nothing is recomputed and ``betas`` is ignored.
+
+    Returns
+    -------
+    Explorer
+        ``explorer.sliders["beta"]`` is a ``FloatLogSlider``;
+        ``explorer.shown`` holds the dict of :func:`ib_point`;
+        ``explorer.curve`` the precomputed :class:`IBCurve`.
+
+    Notes
+    -----
+    Taught in ``notebooks/04_vae.ipynb``, section "The information
+    bottleneck". In a notebook: ``ib_explorer()`` as the last line of a
+    cell marked ``# NBVAL_IGNORE_OUTPUT``.
+
+    Examples
+    --------
+    In a notebook (building it draws a figure, so it is not run as a
+    doctest; tests/test_widgets_bottleneck.py drives it):
+
+    >>> explorer = ib_explorer()  # doctest: +SKIP
+    >>> explorer  # doctest: +SKIP
+    >>> explorer.sliders["beta"].value = 10.0  # doctest: +SKIP
+    >>> shown = explorer.shown  # doctest: +SKIP
+    >>> round(shown["i_xt"], 4), round(shown["i_ty"], 4)  # doctest: +SKIP
+    (1.5129, 0.5702)
+    """
+    pxy = TOY_PXY if pxy is None else pxy
+    if curve is None:
+        if betas is None:
+            betas = np.geomspace(0.5, 50, 61)
+        curve = ib_curve(pxy, betas, n_clusters=n_clusters, n_restarts=n_restarts,
+                         random_state=random_state)
+    px = np.asarray(pxy, dtype=float).sum(axis=1)
+    log_b = np.log10(curve.betas)
+    n = len(log_b)
+    start = int(np.argmin(np.abs(curve.betas - 2.5))) if n > 1 else 0
+    slider = widgets.FloatLogSlider(
+        value=float(curve.betas[start]),
+        base=10,
+        min=float(log_b[0]),
+        max=float(log_b[-1]) if n > 1 else float(log_b[0]) + 1,
+        step=float((log_b[-1] - log_b[0]) / (n - 1)) if n > 1 else 0.1,
+        description="beta",
+        readout_format=".3g",
+        continuous_update=True,
+    )
+
+    def compute(beta):
+        return ib_point(curve, beta)
+
+    def draw(fig, shown, beta):
+        _draw_ib(fig, shown, curve, px)
+
+    explorer = Explorer(
+        {"beta": slider}, compute, draw, figsize=(9.5, 3.8),
+        title="Information bottleneck: min I(X;T) - beta I(T;Y)",
+    )
+    explorer.curve = curve
+    return explorer
+
+
+# --------------------------------------------------------------------------
+# Channel capacity
+# --------------------------------------------------------------------------
+
+#: The binary channels the capacity explorer offers.
+CHANNELS = ("binary symmetric", "Z-channel", "binary erasure")
+
+
+def binary_channel(kind: str, flip: float) -> np.ndarray:
+    """Transition matrix ``W[x, y] = p(y | x)`` of a binary-input channel.
+
+    ``"binary symmetric"``: each bit flips with probability ``flip``.
+    ``"Z-channel"``: a 0 always arrives; a 1 is read as 0 with probability
+    ``flip``. ``"binary erasure"``: each bit is erased (output ``e``, the
+    third column) with probability ``flip``.
+
+    Examples
+    --------
+    >>> binary_channel("Z-channel", 0.5)
+    array([[1. , 0. ],
+           [0.5, 0.5]])
+    """
+    if kind == "binary symmetric":
+        return np.array([[1 - flip, flip], [flip, 1 - flip]])
+    if kind == "Z-channel":
+        return np.array([[1.0, 0.0], [flip, 1 - flip]])
+    if kind == "binary erasure":
+        return np.array([[1 - flip, 0.0, flip], [0.0, 1 - flip, flip]])
+    raise ValueError(f"kind must be one of {CHANNELS}, got {kind!r}")
+
+
+def binary_channel_capacity(kind: str, flip):
+    """Closed-form capacity in bits of :func:`binary_channel` (vectorised).
+
+    Binary symmetric: ``1 - H(flip)``. Binary erasure: ``1 - flip``.
+    Z-channel: ``log2(1 + (1 - f) f^(f / (1 - f)))`` (0 at ``f = 1``).
+
+    Examples
+    --------
+    >>> round(float(binary_channel_capacity("Z-channel", 0.5)), 6)
+    0.321928
+    """
+    f = np.asarray(flip, dtype=float)
+    if kind == "binary symmetric":
+        return 1.0 - entropy(np.stack([f, 1 - f], axis=-1), axis=-1)
+    if kind == "binary erasure":
+        return 1.0 - f
+    if kind == "Z-channel":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # 0 ** 0 = 1 covers f = 0; at f = 1 the channel carries nothing.
+            power = np.where(f < 1, f ** (f / np.where(f < 1, 1 - f, 1.0)), 0.0)
+        return np.log2(1.0 + (1.0 - f) * power)
+    raise ValueError(f"kind must be one of {CHANNELS}, got {kind!r}")
+
+
+def capacity_point(kind: str, flip: float) -> dict:
+    """Blahut-Arimoto's capacity of a binary channel next to the closed form.
+
+    Returns
+    -------
+    dict
+        ``capacity`` (Blahut-Arimoto, bits), ``closed_form`` (bits),
+        ``input_distribution`` (the optimal ``p(x)``), ``n_iter``.
+
+    Examples
+    --------
+    >>> point = capacity_point("binary symmetric", 0.11)
+    >>> round(point["capacity"], 4), round(point["closed_form"], 4)
+    (0.5001, 0.5001)
+    """
+    res = blahut_arimoto_capacity(binary_channel(kind, flip), tol=1e-10)
+    return {
+        "capacity": res.capacity,
+        "closed_form": float(binary_channel_capacity(kind, flip)),
+        "input_distribution": res.input_distribution,
+        "n_iter": res.n_iter,
+    }
+
+
+def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
+                              ) -> Explorer:
+    """Slide a binary channel's noise and watch its capacity.
+
+    Left: the closed-form capacity against the flip (or erasure)
+    probability, with the Blahut-Arimoto value at the slider marked.
+    Right: the capacity-achieving input distribution, uniform for the
+    symmetric channels and tilted towards the safe symbol 0 for the
+    Z-channel.
+
+    Parameters
+    ----------
+    kind : {"binary symmetric", "Z-channel", "binary erasure"}
+        The channel first shown; a dropdown switches it.
+    flip : float, default 0.11
+        The first noise level, in [0, 1].
+
+    Returns
+    -------
+    Explorer
+        Sliders ``"kind"`` (dropdown) and ``"flip"``; ``explorer.shown`` is
+        the dict of :func:`capacity_point`.
+
+    Notes
+    -----
+    Taught in ``notebooks/04_vae.ipynb``, section "The information
+    bottleneck" (Blahut-Arimoto).
+
+    Examples
+    --------
+    >>> explorer = channel_capacity_explorer()  # doctest: +SKIP
+    >>> explorer.sliders["flip"].value = 0.5  # doctest: +SKIP
+    >>> round(explorer.shown["capacity"], 6)  # doctest: +SKIP
+    0.0
+    """
+    if kind not in CHANNELS:
+        raise ValueError(f"kind must be one of {CHANNELS}, got {kind!r}")
+    sliders = {
+        "kind": widgets.Dropdown(options=CHANNELS, value=kind, description="channel"),
+        "flip": widgets.FloatSlider(value=flip, min=0.0, max=1.0, step=0.01,
+                                    description="noise p", readout_format=".2f"),
+    }
+    grid = np.linspace(0, 1, 201)
+
+    def draw(fig, shown, kind, flip):
+        ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        ax_c.plot(grid, binary_channel_capacity(kind, grid), color="0.5",
+                  label="closed form")
+        ax_c.plot([flip], [shown["capacity"]], "o", color="C3",
+                  label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
+        ax_c.set_xlabel("noise probability p")
+        ax_c.set_ylabel("capacity [bits per use]")
+        ax_c.set_ylim(-0.03, 1.05)
+        ax_c.set_title(kind)
+        ax_c.legend(fontsize=8)
+        ax_p.bar([0, 1], shown["input_distribution"], color=["C0", "C1"])
+        ax_p.set_xticks([0, 1])
+        ax_p.set_ylim(0, 1)
+        ax_p.set_xlabel("input x")
+        ax_p.set_title("optimal input p(x)")
+        fig.tight_layout()
+
+    return Explorer(sliders, capacity_point, draw, figsize=(8.5, 3.3),
+                    title="Channel capacity by Blahut-Arimoto")
