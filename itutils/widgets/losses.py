@@ -129,6 +129,7 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
     logits = shown["logits"]
     finite = np.where(np.isfinite(logits), logits, 0.0)
     ax_z.bar(k, finite, color=["tab:green"] + ["tab:gray"] * (n_classes - 1))
+    ax_z.axhline(0.0, color="0.4", lw=0.8)
     label = f"{gap:.4f}" if np.isfinite(gap) else ("+inf" if gap > 0 else "-inf")
     ax_z.set_title(f"optimal logits: gap = {label}", fontsize="medium")
     if not np.isfinite(gap):
