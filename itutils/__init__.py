@@ -1,11 +1,37 @@
 """itutils: the verified helpers behind "Information Theory for Machine Learning".
 
-One module per idea: :mod:`itutils.measures` (entropy, KL, MI on probability
-arrays) and, as the course grows, estimators, Gaussian closed forms, losses,
-the VAE, the information bottleneck, data and widgets. Every information
-measure takes ``base`` (2 = bits by default, ``numpy.e`` = nats).
+One module per idea:
+
+- :mod:`itutils.measures`: entropy, KL, cross-entropy, JS, MI on probability arrays
+- :mod:`itutils.gaussian`: closed forms for Gaussians
+- :mod:`itutils.estimators`: the same quantities from samples, feature selection
+- :mod:`itutils.losses`: cross-entropy, KL loss, label smoothing, calibration (torch)
+- :mod:`itutils.vae`, :mod:`itutils.bottleneck`, :mod:`itutils.data`,
+  :mod:`itutils.plots`, :mod:`itutils.widgets`
+
+Every information measure takes ``base`` (2 = bits by default, ``numpy.e`` =
+nats); torch losses and ELBO terms are in nats. The numpy-only modules are
+imported eagerly; the torch-based ones on first use, so ``import itutils``
+stays fast.
 """
 
+from importlib import import_module
+
+from itutils.estimators import (
+    MIBias,
+    entropy_from_samples,
+    ksg_mutual_information,
+    mi_analytic_bias,
+    mi_permutation_bias,
+    mixed_mutual_information,
+    mutual_information_from_samples,
+    select_features,
+)
+from itutils.gaussian import (
+    gaussian_entropy,
+    gaussian_kl,
+    gaussian_mutual_information,
+)
 from itutils.measures import (
     conditional_entropy,
     cross_entropy,
@@ -19,8 +45,27 @@ from itutils.measures import (
 
 __version__ = "0.1.0"
 
+# Public names of the torch-based modules, imported when first asked for.
+_LAZY = {
+    "cross_entropy_loss": "itutils.losses",
+    "kl_div_loss": "itutils.losses",
+    "label_smoothing_targets": "itutils.losses",
+    "label_smoothing_loss": "itutils.losses",
+    "expected_calibration_error": "itutils.losses",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'itutils' has no attribute {name!r}")
+
+
 __all__ = [
     "__version__",
+    # measures
     "conditional_entropy",
     "cross_entropy",
     "entropy",
@@ -29,4 +74,18 @@ __all__ = [
     "kl_divergence",
     "mutual_information",
     "self_information",
+    # gaussian
+    "gaussian_entropy",
+    "gaussian_kl",
+    "gaussian_mutual_information",
+    # estimators
+    "MIBias",
+    "entropy_from_samples",
+    "ksg_mutual_information",
+    "mi_analytic_bias",
+    "mi_permutation_bias",
+    "mixed_mutual_information",
+    "mutual_information_from_samples",
+    "select_features",
+    *_LAZY,
 ]
