@@ -203,7 +203,7 @@ def _ib_iterate(px, py_given_x, log_encoder, beta, max_iter, tol):
     return encoder, n_iter, converged
 
 
-def _check_ib_args(pxy, n_clusters, beta):
+def _check_ib_args(pxy, n_clusters):
     pxy = as_joint(pxy, "pxy", ndim=2)
     n_x = pxy.shape[0]
     n_clusters = n_x if n_clusters is None else _positive_int(n_clusters, "n_clusters")
@@ -329,7 +329,7 @@ def information_bottleneck(
     >>> round(information_bottleneck(pxy, 2, beta=0.5).i_xt, 6)
     0.0
     """
-    pxy, n_clusters = _check_ib_args(pxy, n_clusters, beta)
+    pxy, n_clusters = _check_ib_args(pxy, n_clusters)
     beta = _positive_real(beta, "beta", "; beta weighs I(T;Y) against I(X;T)")
     # With a warm start, zero random restarts is allowed.
     n_restarts = _positive_int(n_restarts, "n_restarts", minimum=int(init is None))
@@ -406,7 +406,7 @@ def ib_curve(
     >>> round(curve.h_x, 4), round(curve.i_xy, 4)
     (1.5219, 0.571)
     """
-    pxy, n_clusters = _check_ib_args(pxy, n_clusters, 1.0)
+    pxy, n_clusters = _check_ib_args(pxy, n_clusters)
     betas = as_float_array(betas, "betas").ravel()
     if not np.all(np.isfinite(betas)) or np.any(betas <= 0):
         bad = betas[~(np.isfinite(betas) & (betas > 0))][0]

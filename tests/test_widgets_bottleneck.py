@@ -20,6 +20,7 @@ from itutils.widgets.bottleneck import (
     TOY_PXY,
     binary_channel,
     binary_channel_capacity,
+    canonical_encoder,
     capacity_point,
     channel_capacity_explorer,
     ib_explorer,
@@ -58,6 +59,12 @@ def _h2(p):
     return sp_entropy([p, 1 - p], base=2)
 
 
+def mi_bits(joint):
+    """I(A;B) in bits from a joint table, by scipy."""
+    return (sp_entropy(joint.sum(1), base=2) + sp_entropy(joint.sum(0), base=2)
+            - sp_entropy(joint.ravel(), base=2))
+
+
 # --- pure functions ----------------------------------------------------------
 
 
@@ -79,6 +86,19 @@ def test_order_clusters_is_a_column_permutation_with_unused_last():
     np.testing.assert_array_equal(out, enc[:, [2, 1, 0]])
     # The same clustering with its labels permuted is drawn the same way.
     np.testing.assert_array_equal(order_clusters(enc[:, [1, 0, 2]], px), out)
+
+
+def test_canonical_encoder_merges_twins_and_keeps_information():
+    px = TOY_PXY.sum(1)
+    # The beta = 2.5 corner with cluster 0 split 70/30 between two labels.
+    split = np.array([[0.7, 0.3, 0.0], [0.35, 0.15, 0.5], [0.0, 0.0, 1.0]])
+    out = canonical_encoder(split, px)
+    np.testing.assert_allclose(out, [[1, 0, 0], [0.5, 0.5, 0], [0, 1, 0]])
+    assert mi_bits(px[:, None] * out) == pytest.approx(mi_bits(px[:, None] * split))
+    assert mi_bits(out.T @ TOY_PXY) == pytest.approx(mi_bits(split.T @ TOY_PXY))
+    # Distinct clusters are left alone (only reordered).
+    ident = np.eye(3)[:, [2, 0, 1]]
+    np.testing.assert_array_equal(canonical_encoder(ident, px), np.eye(3))
 
 
 def test_channel_closed_forms_match_blahut_arimoto():
@@ -131,9 +151,12 @@ def test_ib_explorer_slider_looks_up_the_precomputed_curve(toy_curve, monkeypatc
                   if line.get_label().startswith("beta ="))
     np.testing.assert_allclose(np.ravel(marker.get_data()),
                                [explorer.shown["i_xt"], explorer.shown["i_ty"]])
-    heat = explorer.figure.axes[0].images[0].get_array()
-    np.testing.assert_allclose(np.sort(heat, axis=1),
-                               np.sort(explorer.shown["encoder"], axis=1))
+    heat = np.asarray(explorer.figure.axes[0].images[0].get_array())
+    np.testing.assert_allclose(heat, canonical_encoder(explorer.shown["encoder"],
+                                                       TOY_PXY.sum(1)))
+    # Merging twin clusters changes neither information quantity.
+    assert (mi_bits(TOY_PXY.sum(1)[:, None] * heat), mi_bits(heat.T @ TOY_PXY)
+            ) == pytest.approx((explorer.shown["i_xt"], explorer.shown["i_ty"]))
 
 
 def test_ib_explorer_default_grid_agrees_with_a_fresh_solve():

@@ -24,6 +24,7 @@ from itutils.widgets._panel import Explorer
 __all__ = [
     "TOY_PXY",
     "order_clusters",
+    "canonical_encoder",
     "ib_point",
     "ib_explorer",
     "binary_channel",
@@ -77,6 +78,44 @@ def order_clusters(encoder: np.ndarray, px: np.ndarray) -> np.ndarray:
     return encoder[:, np.lexsort((np.arange(len(pt)), key))]
 
 
+def canonical_encoder(encoder: np.ndarray, px: np.ndarray, atol: float = 1e-6
+                      ) -> np.ndarray:
+    """Merge clusters that are one cluster under two names, then order them.
+
+    Two clusters with the same ``p(x | t)`` say the same thing about ``X``
+    (and so about ``Y``): splitting one cluster at random into two changes
+    neither ``I(X;T)`` nor ``I(T;Y)``, so the iteration may return such
+    twins. For display they are added into one column (the other becomes an
+    unused, all-zero column) and the columns are put in the order of
+    :func:`order_clusters`. ``I(X;T)`` and ``I(T;Y)`` are unchanged.
+
+    Examples
+    --------
+    The corner of the toy curve at beta = 2.5, found with cluster 0 split in
+    two: it is a two-cluster solution.
+
+    >>> enc = np.array([[0.92, 0.08, 0.0], [0.46, 0.04, 0.5], [0.0, 0.0, 1.0]])
+    >>> canonical_encoder(enc, np.array([0.4, 0.2, 0.4]))
+    array([[1. , 0. , 0. ],
+           [0.5, 0.5, 0. ],
+           [0. , 1. , 0. ]])
+    """
+    joint = px[:, None] * encoder
+    pt = joint.sum(axis=0)
+    used = pt > 1e-12
+    px_given_t = joint / np.where(used, pt, 1.0)
+    merged = np.zeros_like(encoder)
+    taken = ~used
+    # A loop over clusters (a handful), not over cells.
+    for t in range(encoder.shape[1]):
+        if taken[t]:
+            continue
+        twins = ~taken & np.all(np.abs(px_given_t - px_given_t[:, [t]]) <= atol, axis=0)
+        merged[:, t] = encoder[:, twins].sum(axis=1)
+        taken |= twins
+    return order_clusters(merged, px)
+
+
 def ib_point(curve: IBCurve, beta: float) -> dict:
     """Look up the point of a precomputed IB curve nearest to ``beta``.
 
@@ -116,8 +155,11 @@ def ib_point(curve: IBCurve, beta: float) -> dict:
 
 
 def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
-    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
-    enc = order_clusters(shown["encoder"], px)
+    # Fixed margins: tight_layout would cost most of the redraw time.
+    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={
+        "width_ratios": [1, 1.4], "left": 0.06, "right": 0.98, "bottom": 0.14,
+        "top": 0.9, "wspace": 0.3})
+    enc = canonical_encoder(shown["encoder"], px)
     image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     n_x, n_t = enc.shape
     if n_x * n_t <= 64:  # numbers only where they stay readable
@@ -142,7 +184,7 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     # The IB objective's level line through the point has slope 1 / beta.
     xs = np.array([0.0, shown["h_x"]])
     ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
-                  color="C3", lw=0.8, alpha=0.6)
+                  color="C3", lw=0.8, alpha=0.6, label="slope 1 / beta")
     ax_curve.set_xlim(-0.03 * shown["h_x"], 1.08 * shown["h_x"])
     ax_curve.set_ylim(-0.05 * shown["i_xy"], 1.25 * shown["i_xy"])
     ax_curve.set_xlabel("I(X;T) [bits]  (compression cost)")
@@ -151,7 +193,6 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
         f"I(X;T) = {shown['i_xt']:.4f}, I(T;Y) = {shown['i_ty']:.4f} bits"
     )
     ax_curve.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
 
 
 def ib_explorer(
@@ -167,8 +208,8 @@ def ib_explorer(
     The curve is computed once, on the grid ``betas``, when the explorer is
     built (about a second for the default toy); moving the slider only
     looks up the nearest grid point and redraws. Left: the encoder
-    ``p(t | x)`` as a heat map (clusters relabelled by
-    :func:`order_clusters` so the picture does not jump). Right: the curve
+    ``p(t | x)`` as a heat map (twin clusters merged and clusters relabelled
+    by :func:`canonical_encoder`, so the picture does not jump). Right: the curve
     ``(I(X;T), I(T;Y))``, the current point, its level line of slope
     ``1 / beta`` (the curve touches it from below), and the limits ``H(X)``
     and ``I(X;Y)``.
@@ -372,7 +413,9 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
     grid = np.linspace(0, 1, 201)
 
     def draw(fig, shown, kind, flip):
-        ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
+        ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={
+            "width_ratios": [1.6, 1], "left": 0.09, "right": 0.98, "bottom": 0.16,
+            "top": 0.9, "wspace": 0.25})
         ax_c.plot(grid, binary_channel_capacity(kind, grid), color="0.5",
                   label="closed form")
         ax_c.plot([flip], [shown["capacity"]], "o", color="C3",
@@ -387,7 +430,6 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
         ax_p.set_ylim(0, 1)
         ax_p.set_xlabel("input x")
         ax_p.set_title("optimal input p(x)")
-        fig.tight_layout()
 
     return Explorer(sliders, capacity_point, draw, figsize=(8.5, 3.3),
                     title="Channel capacity by Blahut-Arimoto")
