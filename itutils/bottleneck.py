@@ -274,8 +274,10 @@ def information_bottleneck(
     pxy : array_like, shape (n_x, n_y)
         Joint table ``pxy[i, j] = P(X=i, Y=j)``, summing to 1.
     n_clusters : int, optional
-        Number of values of ``T``. Defaults to ``n_x``, enough to reach every
-        point of the IB curve.
+        Number of values of ``T``. Defaults to ``n_x``, which suffices for
+        the minimum of the Lagrangian at any beta (a Caratheodory argument:
+        keep ``p(x)`` and the objective; the constrained form of the problem
+        may need ``n_x + 1``).
     beta : float, default 1.0
         Trade-off, ``> 0``: the price in bits of ``I(X;T)`` paid for each bit
         of ``I(T;Y)``. Small beta compresses everything into one cluster
@@ -363,8 +365,9 @@ def ib_curve(
     Solves :func:`information_bottleneck` at each ``beta``. With
     ``warm_start=True`` each solution is also started from its neighbours'
     encoders, in an upward and a downward sweep, and the better objective is
-    kept: this avoids most local optima and makes both coordinates
-    non-decreasing in ``beta``, as they are at the true optimum.
+    kept. This escapes most local optima, so that both coordinates come out
+    non-decreasing in ``beta``, as they are at the true optimum (a property
+    to check, not a guarantee: the problem is not convex).
 
     Parameters
     ----------
