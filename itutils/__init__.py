@@ -17,6 +17,12 @@ stays fast.
 
 from importlib import import_module
 
+from itutils.bottleneck import (
+    blahut_arimoto_capacity,
+    blahut_arimoto_rate_distortion,
+    ib_curve,
+    information_bottleneck,
+)
 from itutils.estimators import (
     MIBias,
     entropy_from_samples,
@@ -87,5 +93,10 @@ __all__ = [
     "mixed_mutual_information",
     "mutual_information_from_samples",
     "select_features",
+    # bottleneck
+    "blahut_arimoto_capacity",
+    "blahut_arimoto_rate_distortion",
+    "ib_curve",
+    "information_bottleneck",
     *_LAZY,
 ]
