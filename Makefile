@@ -7,7 +7,7 @@ PORT ?= 8888
 # JupyterLab refuses to run as root unless told to (containers, CI).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test lint bench clean
+.PHONY: lab test lint bench clean slides html vendor
 
 # The environment is rebuilt whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -27,6 +27,16 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## speed and accuracy against the reference libraries (ONLY=name for one)
 	$(BIN)/python -m benchmarks.run $(ONLY)
+
+slides: $(STAMP)  ## each chapter as reveal.js slides in _build/slides (offline build)
+	$(BIN)/python -m tools.build_site check slides
+
+html: $(STAMP)  ## the course as a static site in _build/html (offline build)
+	$(BIN)/python -m tools.build_site html
+
+vendor:  ## local reveal.js, MathJax, require.js, jQuery (npm) so the pages view offline
+	npm install --no-audit --no-fund --prefix _build/vendor \
+	  reveal.js@4.0.2 mathjax@2.7.9 requirejs@2.3.7 jquery@3.7.1
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -55,6 +55,10 @@ BENIGN_CONSOLE = [
     re.compile(r"favicon\.ico.*404|404.*favicon", re.I),
 ]
 
+if not CHROMIUM.exists() and os.environ.get("CI"):
+    # .ci/run installs Chromium first: in CI a skipped browser test is a bug.
+    pytest.fail(f"CI: no Chromium at {CHROMIUM}; .ci/run should have installed it",
+                pytrace=False)
 if not CHROMIUM.exists():
     pytest.skip(
         f"no Chromium at {CHROMIUM}: install Debian's with "
