@@ -7,7 +7,7 @@ PORT ?= 8888
 # JupyterLab refuses to run as root unless told to (containers, CI).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab test lint bench clean slides html vendor
+.PHONY: lab test lint bench clean slides html vendor exercises grade
 
 # The environment is rebuilt whenever a requirements file changes.
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
@@ -37,6 +37,14 @@ html: $(STAMP)  ## the course as a static site in _build/html (offline build)
 vendor:  ## local reveal.js, MathJax, require.js, jQuery (npm) so the pages view offline
 	npm install --no-audit --no-fund --prefix _build/vendor \
 	  reveal.js@4.0.2 mathjax@2.7.9 requirejs@2.3.7 jquery@3.7.1
+
+exercises: $(STAMP)  ## regenerate exercises/ from solutions/ (nbgrader's own preprocessors)
+	$(BIN)/python -m itutils.grading generate --solutions solutions --out exercises
+
+OUT ?= grading-output
+grade: $(STAMP)  ## grade a folder of notebooks: make grade SUBMISSIONS=dir [OUT=dir]
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
+	$(BIN)/python -m itutils.grading grade "$(SUBMISSIONS)" --out "$(OUT)" --solutions solutions
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -134,6 +134,13 @@ def discover(folder: Path, specs: dict) -> list:
                 named=stamped,
             )
         )
+    # A file that names no exercise and cannot be read belongs to the only
+    # exercise in play, if there is just one.
+    known = {s.exercise for s in found if s.exercise}
+    only = list(specs) if len(specs) == 1 else sorted(known) if len(known) == 1 else []
+    for sub in found:
+        if sub.exercise is None and len(only) == 1:
+            sub.exercise = only[0]
     groups: dict = {}
     for sub in found:
         groups.setdefault((sub.student, sub.exercise), []).append(sub)

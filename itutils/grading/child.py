@@ -81,6 +81,82 @@ def _display(*objs, **kwargs):
         print(repr(obj))
 
 
+_SKIP = {
+    "antigravity",
+    "this",
+    "idlelib",
+    "tkinter",
+    "turtle",
+    "turtledemo",
+    "ensurepip",
+    "venv",
+    "lib2to3",
+    "pydoc",
+    "webbrowser",
+    "readline",
+    "curses",
+    "dbm",
+    "test",
+}
+_PACKAGES = (
+    "importlib",
+    "concurrent",
+    "json",
+    "collections",
+    "urllib",
+    "xml",
+    "email",
+    "logging",
+    "multiprocessing",
+    "unittest",
+    "http",
+    "encodings",
+    "asyncio",
+    "ctypes",
+    "sqlite3",
+    "wsgiref",
+    "zoneinfo",
+)
+
+
+def preload(modules: list, stdlib: bool = False) -> None:
+    """Import trusted modules before privileges are dropped.
+
+    Used when the grader runs as root and switches the submission to the
+    user 'nobody': if the interpreter lives where 'nobody' cannot read (a
+    Python under /root), every standard-library module is loaded first
+    (about 0.3 s), as are the modules the notebook imports.
+    """
+    import importlib
+    import pkgutil
+
+    names = list(modules)
+    if stdlib:
+        names = [
+            n
+            for n in sorted(sys.stdlib_module_names)
+            if n not in _SKIP and not n.startswith(("_test", "_xx"))
+        ] + names
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # an optional module missing on this system
+            pass
+    if stdlib:
+        for package in _PACKAGES:
+            module = sys.modules.get(package)
+            for info in pkgutil.walk_packages(
+                getattr(module, "__path__", []), package + "."
+            ):
+                # __main__ modules run programs when imported.
+                if info.name.endswith("__main__") or ".test" in info.name:
+                    continue
+                try:
+                    importlib.import_module(info.name)
+                except BaseException:
+                    pass
+
+
 def main(argv: list) -> None:
     job_path, fd = argv[0], int(argv[1])
     with open(job_path, encoding="utf-8") as fh:
@@ -118,8 +194,23 @@ def main(argv: list) -> None:
                     **_error(exc),
                 }
             )
-    modules = {}
+    modules, stalled = {}, set()
     for probe in job["probes"]:
+        part = probe["id"].rsplit(":", 1)[0]
+        if part in stalled:  # one timeout per part is enough to know
+            emit(
+                {
+                    "event": "probe",
+                    "id": probe["id"],
+                    "raised": {
+                        "type": "StepTimeout",
+                        "mro": [],
+                        "message": "skipped",
+                        "where": "",
+                    },
+                }
+            )
+            continue
         emit({"event": "probe_start", "id": probe["id"]})
         env = dict(ns)
         try:
@@ -141,6 +232,8 @@ def main(argv: list) -> None:
                 result = {"rejected": str(exc)}
         except BaseException as exc:
             result = {"raised": _error(exc, "<check")}
+            if isinstance(exc, StepTimeout):
+                stalled.add(part)
         emit({"event": "probe", "id": probe["id"], **result})
     emit({"event": "done"})
     sys.stdout.flush()

@@ -14,8 +14,13 @@ import numpy as np
 from itutils.grading.checks import describe
 
 __all__ = [
-    "is_number", "in_range", "has_shape", "is_distribution",
-    "uncorrelated_dependent", "rate_distortion_trend",
+    "is_number",
+    "in_range",
+    "has_shape",
+    "is_distribution",
+    "uncorrelated_dependent",
+    "rate_distortion_trend",
+    "ordered_bounds",
 ]
 
 
@@ -175,5 +180,31 @@ def rate_distortion_trend(value, betas=(0.5, 1.0, 2.0)):
         return (
             f"the distortion should be larger at beta={max(betas)} than at "
             f"beta={min(betas)}, got {distortions} nats"
+        )
+    return None
+
+
+def ordered_bounds(value):
+    """``[elbo, iwae]`` in nats: finite, negative, and ``elbo <= iwae``.
+
+    Both bound ``log p(x) < 0`` (for binary data) from below, and the
+    importance-weighted bound is the tighter one.
+
+    Examples
+    --------
+    >>> ordered_bounds([-25.0, -24.7]) is None
+    True
+    >>> ordered_bounds([-24.0, -25.0])
+    'the ELBO (-24 nats) should not exceed the IWAE bound (-25 nats)'
+    """
+    arr = _as_float(value)
+    if arr is None or arr.shape != (2,) or not np.all(np.isfinite(arr)):
+        return f"expected [elbo, iwae], two finite numbers, got {describe(value)}"
+    elbo, iwae = (float(v) for v in arr)
+    if iwae >= 0 or elbo >= 0:
+        return "log-likelihood bounds of binary images must be negative (nats)"
+    if elbo > iwae + 1e-9:
+        return (
+            f"the ELBO ({elbo:g} nats) should not exceed the IWAE bound ({iwae:g} nats)"
         )
     return None

@@ -45,30 +45,30 @@ import os, resource, sys
 for name, value in {limits!r}.items():
     resource.setrlimit(getattr(resource, name), (value, value))
 sys.path.insert(0, sys.argv[1])
+from itutils.grading import child
 uid, gid = {uid!r}, {gid!r}
 if uid is not None:
-    # The interpreter's own files may be unreadable for 'nobody' (a Python
-    # installed under /root): load what the notebook imports first.
-    for module in {preload!r}:
-        try:
-            __import__(module)
-        except BaseException:
-            pass
+    child.preload({preload!r}, stdlib={stdlib!r})
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
-from itutils.grading.child import main
-main(sys.argv[2:])
+child.main(sys.argv[2:])
 """
 
 #: Loaded before privileges are dropped, besides what the notebook imports.
-PRELOAD = [
-    "itutils.grading.child", "itutils.grading.plain", "json", "traceback",
-    "linecache", "tokenize", "signal", "re", "math", "random", "itertools",
-    "functools", "collections", "statistics", "fractions", "decimal", "inspect",
-    "typing", "dataclasses", "warnings", "copy", "numbers", "string", "textwrap",
-    "numpy", "itutils", "itutils.measures", "itutils.grading",
-]
+PRELOAD = ["numpy", "itutils", "itutils.measures", "itutils.grading.plain"]
+
+
+def _stdlib_hidden() -> bool:
+    """True when 'nobody' cannot read this interpreter's standard library."""
+    import stat
+
+    path = Path(os.__file__).resolve().parent
+    for folder in [*reversed(path.parents), path]:
+        mode = folder.stat().st_mode
+        if not mode & stat.S_IXOTH or (folder == path and not mode & stat.S_IROTH):
+            return True
+    return False
 
 
 def _imports(cells: list) -> list:
@@ -268,11 +268,25 @@ def run_submission(
             "RLIMIT_FSIZE": limits.file_mb * 2**20,
             "RLIMIT_CORE": 0,
         }
-        preload = PRELOAD + _imports(job["cells"]) + sorted(
-            set(TRUSTED_MODULES.values())
-            & {m for p in job["probes"] for m in map(TRUSTED_MODULES.get, p["modules"])}
+        preload = (
+            PRELOAD
+            + _imports(job["cells"])
+            + sorted(
+                set(TRUSTED_MODULES.values())
+                & {
+                    m
+                    for p in job["probes"]
+                    for m in map(TRUSTED_MODULES.get, p["modules"])
+                }
+            )
         )
-        boot = _BOOT.format(limits=rlimits, uid=uid, gid=gid, preload=preload)
+        boot = _BOOT.format(
+            limits=rlimits,
+            uid=uid,
+            gid=gid,
+            preload=preload,
+            stdlib=uid is not None and _stdlib_hidden(),
+        )
         read_fd, write_fd = os.pipe()
         events_raw: list = []
         reader = threading.Thread(

@@ -172,8 +172,28 @@ def score(spec: ExerciseSpec, run: RunResult, limits: Limits | None = None) -> l
             reason = _check_outcome(check, probe, part, run, limits)
             if reason is not None:
                 failures.append(sanitize(reason))
+        stopped = bool(failures) and unevaluated == len(failures)
         if failures and unevaluated == len(part.checks):
             failures = [f"not evaluated: {sanitize(run.message)}"]
+        elif failures:
+            for err in run.cell_errors():
+                if err.get("grade_id") in part.solution_cells:
+                    kind = err.get("type")
+                    what = f"raised {kind}: {err.get('message')}"
+                    if kind == "StepTimeout":
+                        what = f"did not finish within {limits.step_seconds:g} s"
+                    elif "builtins.MemoryError" in (err.get("mro") or []):
+                        what = (
+                            f"ran out of memory (limit {limits.memory_mb} MB): "
+                            f"{kind}: {err.get('message')}"
+                        )
+                    failures.insert(
+                        0,
+                        sanitize(
+                            f"code cell {err.get('index')} "
+                            f"({err.get('grade_id')}) {what}"
+                        ),
+                    )
         if not failures:
             outcomes.append(
                 Outcome(
@@ -181,7 +201,7 @@ def score(spec: ExerciseSpec, run: RunResult, limits: Limits | None = None) -> l
                 )
             )
         else:
-            status = "error" if unevaluated == len(failures) else "fail"
+            status = "error" if stopped else "fail"
             outcomes.append(
                 Outcome(
                     part.grade_id,

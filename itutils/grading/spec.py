@@ -203,10 +203,12 @@ def parse_test_cell(source: str, ns: dict, where: str) -> list:
         if isinstance(stmt, (ast.Import, ast.ImportFrom)):
             _import(stmt, ns, where)
         elif isinstance(stmt, ast.Assign):
-            targets = [t for t in stmt.targets]
-            if not all(
-                isinstance(t, ast.Name) and t.id.startswith("_") for t in targets
-            ):
+            names = [
+                n
+                for t in stmt.targets
+                for n in (t.elts if isinstance(t, ast.Tuple) else [t])
+            ]
+            if not all(isinstance(n, ast.Name) and n.id.startswith("_") for n in names):
                 raise SpecError(f"{where}: assign only to names starting with '_'")
             exec(compile(ast.Module([stmt], []), where, "exec"), ns)
         elif (
