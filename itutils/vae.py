@@ -24,8 +24,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 __all__ = [
+    "BetaResult",
     "ELBOTerms",
     "VAE",
+    "beta_sweep",
     "bernoulli_log_likelihood",
     "elbo_terms",
     "gaussian_kl",
@@ -125,6 +127,18 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar)
         return self.decode(z), mu, logvar, z
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Pixel probabilities decoded from the posterior mean ``mu(x)``."""
+        return torch.sigmoid(self.decode(self.encode(x)[0]))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0) -> torch.Tensor:
+        """Pixel probabilities of ``p(x|z)`` for ``n`` draws ``z ~ N(0, I)``."""
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.latent_dim, generator=gen)
+        return torch.sigmoid(self.decode(z))
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -425,3 +439,82 @@ def _train_loop(model, optimizer, x_train, x_test, epochs, beta, batch_size, see
                 history["rate"].append(float(terms.rate.mean()))
                 history["distortion"].append(float(terms.distortion.mean()))
             bar.set_postfix(loss=f"{total / n:.2f}")
+
+
+class BetaResult(NamedTuple):
+    """One trained model of a beta sweep and its test rate and distortion (nats)."""
+
+    beta: float
+    model: VAE
+    history: dict
+    rate: float
+    distortion: float
+
+
+def beta_sweep(
+    data,
+    betas,
+    hidden_dim: int = 64,
+    latent_dim: int = 2,
+    epochs: int = 60,
+    lr: float = 3e-3,
+    batch_size: int = 128,
+    seed: int = 0,
+    n_samples: int = 10,
+    progress: bool = True,
+) -> list[BetaResult]:
+    """Train one beta-VAE per ``beta`` and measure its test rate and distortion.
+
+    Every model starts from the same weights (``VAE(..., seed=seed)``) and
+    sees the same batches, so the models differ only through ``beta``.
+
+    Parameters
+    ----------
+    data : DigitsBinary or (x_train, x_test)
+        Must include test images: rate and distortion are measured on them.
+    betas : sequence of float
+    hidden_dim, latent_dim, epochs, lr, batch_size, seed
+        As in :class:`VAE` and :func:`train_vae`.
+    n_samples : int, default 10
+        Draws of ``z`` per test image for the distortion.
+    progress : bool, default True
+        One progress bar over the betas.
+
+    Returns
+    -------
+    list of BetaResult
+        ``(beta, model, history, rate, distortion)`` in the order of ``betas``;
+        ``rate`` (closed-form KL) and ``distortion`` are test means in nats.
+
+    Notes
+    -----
+    The rate-distortion trade-off and posterior collapse of
+    ``notebooks/04_vae.ipynb`` (section "beta-VAE"), reused in
+    ``notebooks/06_elbo.ipynb``.
+
+    Examples
+    --------
+    >>> from itutils.data import load_digits_binary
+    >>> data = load_digits_binary()
+    >>> low, high = beta_sweep(data, [0.5, 20.0], epochs=8, progress=False)
+    >>> low.rate > high.rate   # a higher price per nat buys fewer nats
+    True
+    """
+    x_train, x_test = _split(data)
+    if x_test is None:
+        raise ValueError("beta_sweep needs test images: pass (x_train, x_test)")
+    results = []
+    for beta in tqdm(list(betas), desc="beta sweep", disable=not progress):
+        model = VAE(x_train.shape[1], hidden_dim, latent_dim, seed=seed)
+        history = train_vae(
+            model, (x_train, x_test), epochs=epochs, beta=beta, lr=lr,
+            batch_size=batch_size, seed=seed, progress=False,
+        )
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(seed)
+            terms = elbo_terms(model, x_test, beta=beta, n_samples=n_samples)
+        results.append(BetaResult(
+            float(beta), model, history, float(terms.rate.mean()),
+            float(terms.distortion.mean()),
+        ))
+    return results
