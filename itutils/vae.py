@@ -32,6 +32,7 @@ __all__ = [
     "elbo_terms",
     "gaussian_kl",
     "iwae_bound",
+    "log_importance_weights",
     "train_vae",
 ]
 
@@ -299,6 +300,31 @@ def iwae_bound(
     >>> bool((bound >= elbo).all())
     True
     """
+    log_weights = log_importance_weights(model, x, k, chunk_size)
+    return torch.logsumexp(log_weights, dim=0) - math.log(k)
+
+
+def log_importance_weights(
+    model: VAE, x: torch.Tensor, k: int, chunk_size: int = 100
+) -> torch.Tensor:
+    """``log p(x, z_i) - log q(z_i|x)`` for ``k`` draws ``z_i ~ q(z|x)``, shape (k, n).
+
+    The mean over draws is the ELBO estimate; ``logsumexp - log k`` over them
+    is the importance-weighted bound (:func:`iwae_bound`). Draws are decoded
+    ``chunk_size`` at a time to bound memory.
+
+    Examples
+    --------
+    >>> import math
+    >>> model, x = VAE(64, 16, 2, seed=0), torch.ones(3, 64)
+    >>> _ = torch.manual_seed(0)
+    >>> log_w = log_importance_weights(model, x, k=250)
+    >>> _ = torch.manual_seed(0)
+    >>> bound = iwae_bound(model, x, k=250)
+    >>> same = torch.logsumexp(log_w, 0) - math.log(250)
+    >>> tuple(log_w.shape), torch.allclose(same, bound)
+    ((250, 3), True)
+    """
     _check_x(model, x)
     _check_count(k, "k")
     _check_count(chunk_size, "chunk_size")
@@ -310,7 +336,7 @@ def iwae_bound(
         log_q = -0.5 * (eps.pow(2) + logvar + _LOG_2PI).sum(-1)
         log_p = -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
         log_weights.append(bernoulli_log_likelihood(model.decode(z), x) + log_p - log_q)
-    return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(k)
+    return torch.cat(log_weights)
 
 
 def _split(data) -> tuple[torch.Tensor, torch.Tensor | None]:
