@@ -58,6 +58,14 @@ _LAZY = {
     "label_smoothing_targets": "itutils.losses",
     "label_smoothing_loss": "itutils.losses",
     "expected_calibration_error": "itutils.losses",
+    "VAE": "itutils.vae",
+    "elbo_terms": "itutils.vae",
+    "iwae_bound": "itutils.vae",
+    "train_vae": "itutils.vae",
+    "beta_sweep": "itutils.vae",
+    "load_digits_binary": "itutils.data",
+    "load_digits_classification": "itutils.data",
+    "load_mnist": "itutils.data",
 }
 
 
