@@ -3,18 +3,48 @@
 ``compute(**values)`` is a pure function returning the numbers to show (a
 dict); ``draw(fig, result, **values)`` draws them on a fresh figure. The
 explorer wires sliders to both, keeps the last result in ``shown`` so a test
-can check it, and renders into an ``Output`` with matplotlib's inline
-backend, which works in JupyterLab, VS Code and Colab alike.
+can check it, and shows the figure as a PNG in an ``Output`` widget, which
+works in JupyterLab, VS Code and Colab alike.
+
+Speed matters in a lecture (a slider should answer within ~100 ms), so the
+explorer does the two expensive parts of a redraw once or cheaply:
+
+- layout: ``tight_layout`` measures every tick label and costs more than the
+  drawing itself. It runs on the first draw only; later draws reuse the
+  margins it found, since the figure's content keeps its shape. Draw
+  functions therefore do no layout of their own.
+- rendering: the figure is rendered once, straight to PNG, without pyplot
+  (so no figure is left open for the inline backend to show twice) and
+  without ``bbox_inches="tight"`` (which would draw it a second time).
 """
 
 from __future__ import annotations
 
+import io
 import time
+import warnings
 from collections.abc import Callable, Mapping
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
-from IPython.display import display
+from IPython import get_ipython
+from IPython.display import Image, display
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+_MARGINS = ("left", "right", "bottom", "top", "wspace", "hspace")
+
+
+def _in_kernel() -> bool:
+    """True when a Jupyter front end can show what we display."""
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def render_png(fig: Figure) -> bytes:
+    """The figure as PNG bytes, drawn once at its own size and dpi."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi)
+    return buffer.getvalue()
 
 
 class Explorer:
@@ -28,10 +58,12 @@ class Explorer:
     compute : callable
         ``compute(**values) -> dict`` of the numbers the explorer shows.
     draw : callable
-        ``draw(fig, result, **values)`` draws on an empty figure.
+        ``draw(fig, result, **values)`` draws on an empty figure; it leaves
+        the layout to the explorer.
     figsize : tuple, default (8, 3.5)
     title : str, optional
         A line of text above the controls.
+    dpi : float, default 100
 
     Attributes
     ----------
@@ -50,14 +82,17 @@ class Explorer:
         draw: Callable[..., None],
         figsize=(8, 3.5),
         title: str | None = None,
+        dpi: float = 100,
     ):
         self.sliders = dict(sliders)
         self._compute = compute
         self._draw = draw
         self._figsize = figsize
+        self._dpi = dpi
+        self._margins: dict | None = None
         self.output = widgets.Output()
         self.shown: dict = {}
-        self.figure = None
+        self.figure: Figure | None = None
         self.last_update_seconds = 0.0
         self.updates = 0
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
@@ -75,19 +110,32 @@ class Explorer:
     def _on_change(self, _change) -> None:
         self.update()
 
+    def _lay_out(self, fig: Figure) -> None:
+        if self._margins is None:
+            with warnings.catch_warnings():
+                # Axes that tight_layout cannot fit keep their margins.
+                warnings.simplefilter("ignore", UserWarning)
+                fig.tight_layout()
+            params = fig.subplotpars
+            self._margins = {name: getattr(params, name) for name in _MARGINS}
+        else:
+            fig.subplots_adjust(**self._margins)
+
     def update(self) -> dict:
         """Recompute and redraw for the current slider values."""
         start = time.perf_counter()
         values = self.values
         self.shown = self._compute(**values)
-        with self.output:
-            self.output.clear_output(wait=True)
-            fig = plt.figure(figsize=self._figsize)
-            self._draw(fig, self.shown, **values)
-            plt.show()
-        if self.figure is not None and self.figure is not fig:
-            plt.close(self.figure)
+        fig = Figure(figsize=self._figsize, dpi=self._dpi)
+        FigureCanvasAgg(fig)
+        self._draw(fig, self.shown, **values)
+        self._lay_out(fig)
         self.figure = fig
+        if _in_kernel():
+            png = render_png(fig)
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(Image(data=png, format="png"))
         self.updates += 1
         self.last_update_seconds = time.perf_counter() - start
         return self.shown

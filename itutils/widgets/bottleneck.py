@@ -155,10 +155,7 @@ def ib_point(curve: IBCurve, beta: float) -> dict:
 
 
 def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
-    # Fixed margins: tight_layout would cost most of the redraw time.
-    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={
-        "width_ratios": [1, 1.4], "left": 0.06, "right": 0.98, "bottom": 0.14,
-        "top": 0.9, "wspace": 0.3})
+    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
     enc = canonical_encoder(shown["encoder"], px)
     image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     n_x, n_t = enc.shape
@@ -413,9 +410,7 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
     grid = np.linspace(0, 1, 201)
 
     def draw(fig, shown, kind, flip):
-        ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={
-            "width_ratios": [1.6, 1], "left": 0.09, "right": 0.98, "bottom": 0.16,
-            "top": 0.9, "wspace": 0.25})
+        ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         ax_c.plot(grid, binary_channel_capacity(kind, grid), color="0.5",
                   label="closed form")
         ax_c.plot([flip], [shown["capacity"]], "o", color="C3",

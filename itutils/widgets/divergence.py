@@ -334,7 +334,6 @@ def _draw_kl(fig, result, mu, sigma):
     ax_b.bar_label(bars, fmt="%.3f", fontsize=8)
     ax_b.set_ylabel("nats")
     ax_b.legend(fontsize=8)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.3)
 
 
 def kl_explorer(mu: float = 1.0, sigma: float = 1.0) -> Explorer:
@@ -374,7 +373,6 @@ def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
     ax_l.set_xlabel("logit of the true class")
     ax_l.set_ylabel("cross-entropy loss (nats)")
     ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats", fontsize=10)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.3)
 
 
 def logit_explorer(

@@ -91,7 +91,6 @@ def _draw_kl(fig, shown, n_samples):
     ax.set_title(f"spread (standard deviation) {shown['std_nats']:.4f} nats",
                  fontsize="medium")
     ax.legend(fontsize="small")
-    fig.tight_layout()
 
 
 def kl_mc_explorer(
@@ -181,7 +180,6 @@ def _draw_iwae(fig, shown, k):
     ax.set_title(f"gain over the ELBO: {shown['gain_nats']:.4f} nats",
                  fontsize="medium")
     ax.legend(fontsize="small", loc="lower right")
-    fig.tight_layout()
 
 
 def iwae_explorer(model: VAE, x: torch.Tensor, ks=IWAE_KS, k: int = 1,

@@ -262,7 +262,6 @@ def _draw_binary(fig, shown: dict, p: float) -> None:
     ax_bars.axhline(shown["entropy"], color="tab:red", linestyle="--")
     ax_bars.set(ylabel="surprise -log2 P [bits]", ylim=(0, _BITS_CAP + 0.8),
                 title="Surprise of each outcome\n(dashed: H, their average)")
-    fig.tight_layout()
 
 
 def binary_entropy_explorer(p: float = 0.2) -> Explorer:
@@ -345,7 +344,6 @@ def _draw_joint(fig, shown: dict, **_values) -> None:
     ax_diagram.invert_yaxis()
     ax_diagram.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3,
                       fontsize="small", frameon=False)
-    fig.tight_layout()
 
 
 def joint_distribution_explorer(

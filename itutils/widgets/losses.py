@@ -139,7 +139,6 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
     ax_z.set_xlabel("class")
     ax_z.set_ylim(min(-1.0, finite.min() - 0.5), max(6.0, finite.max() + 0.5))
     fig.suptitle(f"label smoothing ({variant}), K = {n_classes}")
-    fig.tight_layout()
 
 
 def label_smoothing_explorer(
@@ -207,7 +206,6 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
             f"(max {shown['max_entropy_bits']:.4f}), top p = {shown['confidence']:.4f}",
             fontsize="medium")
         ax.legend(fontsize="small")
-        fig.tight_layout()
 
     slider = widgets.FloatLogSlider(value=temperature, base=10, min=-1.5, max=1.5,
                                     step=0.01, description="T",

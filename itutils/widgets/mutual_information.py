@@ -229,7 +229,6 @@ def _draw_ksg(fig, result, rho, n):
     ax_m.set_title(f"KSG {result['mean']:.3f} ± {result['sd']:.3f}, "
                    f"truth {result['analytic']:.3f} nats", fontsize=10)
     ax_m.legend(fontsize=7, loc="upper center")
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.3)
 
 
 def ksg_explorer(rho: float = 0.6, n: int = 200, k: int = 3, repeats: int = 10):
@@ -269,7 +268,6 @@ def _draw_discrete(fig, result, n, *, curves):
                  f"{result['miller_madow_mean']:.3f}, truth {result['truth']:.3f} bits",
                  fontsize=10)
     ax.legend(fontsize=8)
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.88, wspace=0.3)
 
 
 def discrete_mi_explorer(pxy=None, n: int = 100, repeats: int = 10):

@@ -102,7 +102,6 @@ def _draw(fig, shown, beta):
     ax_rd.set_title(f"R = {shown['rate_nats']:.2f}, D = "
                     f"{shown['distortion_nats']:.2f} nats", fontsize="medium")
     fig.suptitle(f"beta-VAE, beta = {beta:g}")
-    fig.tight_layout()
 
 
 def beta_vae_explorer(
