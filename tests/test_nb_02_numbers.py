@@ -12,10 +12,10 @@ import math
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
 import torch
+from _notebook_text import agree, compared_text, grab
 from scipy import integrate, optimize
 from scipy.spatial.distance import jensenshannon
 from scipy.special import logsumexp
@@ -30,39 +30,7 @@ NUM = r"(-?\d+\.\d+|inf)"
 
 @pytest.fixture(scope="module")
 def text():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    chunks = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source:
-            continue
-        for out in cell.outputs:
-            assert out.output_type != "error", "the committed notebook has an error"
-            if out.output_type == "stream":
-                assert out.name == "stdout", f"unexpected stderr output: {out.text}"
-                chunks.append(out.text)
-    return "".join(chunks)
-
-
-def grab(text, pattern, count=None):
-    """The numbers captured by ``pattern`` (one match expected unless count)."""
-    matches = re.findall(pattern, text)
-    if count is None:
-        assert len(matches) == 1, f"{pattern!r} matched {len(matches)} times"
-        return matches[0]
-    assert len(matches) == count, f"{pattern!r} matched {len(matches)} times"
-    return matches
-
-
-def agree(printed: str, reference: float):
-    """``printed`` is ``reference`` rounded to the printed number of decimals."""
-    if printed == "inf":
-        assert reference == math.inf
-        return
-    decimals = len(printed.split(".")[1])
-    assert abs(float(printed) - reference) <= 0.5 * 10**-decimals + 1e-9, (
-        printed,
-        reference,
-    )
+    return compared_text(NOTEBOOK)
 
 
 def torch_kl(m0, s0, m1, s1):

@@ -14,9 +14,9 @@ import math
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from _notebook_text import agree, compared_text, grab
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
 from scipy.stats import entropy as scipy_entropy
@@ -36,32 +36,7 @@ COUNTS = np.array([[40, 2], [18, 10], [3, 27]])
 
 @pytest.fixture(scope="module")
 def text():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    chunks = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source:
-            continue
-        for out in cell.outputs:
-            assert out.output_type != "error", "the committed notebook has an error"
-            if out.output_type == "stream":
-                assert out.name == "stdout", f"unexpected stderr output: {out.text}"
-                chunks.append(out.text)
-    return "".join(chunks)
-
-
-def grab(text, pattern):
-    matches = re.findall(pattern, text)
-    assert len(matches) == 1, f"{pattern!r} matched {len(matches)} times"
-    return matches[0]
-
-
-def agree(printed: str, reference: float, slack: float = 1e-9):
-    """``printed`` is ``reference`` rounded to the printed decimals (+ slack)."""
-    decimals = len(printed.split(".")[1]) if "." in printed else 0
-    assert abs(float(printed) - reference) <= 0.5 * 10**-decimals + slack, (
-        printed,
-        reference,
-    )
+    return compared_text(NOTEBOOK)
 
 
 def brute_force_ksg(x, y, k=3, variant=1):

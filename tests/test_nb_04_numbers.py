@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from _nb_outputs_vae import assert_printed, number_after, printed
+from _notebook_text import assert_printed, number_after, printed
 from scipy.stats import entropy as scipy_entropy
 from sklearn.datasets import load_digits
 from sklearn.metrics import mutual_info_score

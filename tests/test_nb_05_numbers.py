@@ -11,7 +11,6 @@ notebook's prose claims are asserted too.
 """
 
 import math
-import re
 from pathlib import Path
 
 import nbformat
@@ -19,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from _notebook_text import agree, compared_text, grab
 from scipy.special import logsumexp, softmax
 from scipy.stats import entropy as scipy_entropy
 from sklearn.metrics import accuracy_score, log_loss
@@ -32,46 +32,13 @@ NUM = r"([-+]?\d+\.\d+(?:e[-+]\d+)?|inf)"
 
 
 @pytest.fixture(scope="module")
-def nb():
-    return nbformat.read(NOTEBOOK, as_version=4)
+def text():
+    return compared_text(NOTEBOOK)
 
 
 @pytest.fixture(scope="module")
-def text(nb):
-    chunks = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or "NBVAL_IGNORE_OUTPUT" in cell.source:
-            continue
-        for out in cell.outputs:
-            assert out.output_type != "error", "the committed notebook has an error"
-            if out.output_type == "stream":
-                assert out.name == "stdout", f"unexpected stderr output: {out.text}"
-                chunks.append(out.text)
-    return "".join(chunks)
-
-
-def grab(text, pattern, count=None):
-    matches = re.findall(pattern, text)
-    expected = 1 if count is None else count
-    assert len(matches) == expected, f"{pattern!r} matched {len(matches)} times"
-    return matches[0] if count is None else matches
-
-
-def agree(printed: str, reference: float):
-    """``printed`` is ``reference`` rounded to the printed precision."""
-    if printed == "inf":
-        assert reference == math.inf
-        return
-    if "e" in printed:  # scientific: compare to the printed significant digits
-        mantissa = printed.split("e")[0]
-        digits = len(mantissa.split(".")[1])
-        assert reference == pytest.approx(float(printed), rel=0.5 * 10**-digits + 1e-12)
-        return
-    decimals = len(printed.split(".")[1])
-    assert abs(float(printed) - reference) <= 0.5 * 10**-decimals + 1e-9, (
-        printed,
-        reference,
-    )
+def nb():
+    return nbformat.read(NOTEBOOK, as_version=4)
 
 
 def ce_numpy(logits, y):

@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from _nb_outputs_vae import assert_printed, number_after, printed
+from _notebook_text import assert_printed, number_after, printed
 from torch import distributions as D
 
 from itutils.data import load_digits_binary
