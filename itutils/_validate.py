@@ -223,3 +223,8 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def scalar_or_array(x):
+    """Return a Python float for 0-d results, the array otherwise."""
+    return float(x) if np.ndim(x) == 0 else x

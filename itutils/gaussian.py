@@ -20,15 +20,11 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import solve_triangular
 
-from itutils._validate import as_float_array, log_base, nonnegative
+from itutils._validate import as_float_array, log_base, nonnegative, scalar_or_array
 
 __all__ = ["gaussian_entropy", "gaussian_kl", "gaussian_mutual_information"]
 
 _LOG_2PI_E = float(np.log(2 * np.pi * np.e))
-
-
-def _scalar_or_array(x):
-    return float(x) if np.ndim(x) == 0 else x
 
 
 def _check_finite(arr: np.ndarray, name: str) -> None:
@@ -138,7 +134,7 @@ def gaussian_entropy(cov, base: float = 2):
             f"covariance matrix, got {np.ndim(cov)} dimensions"
         )
     var = _variances(cov, "cov")
-    return _scalar_or_array(0.5 * (_LOG_2PI_E + np.log(var)) / scale)
+    return scalar_or_array(0.5 * (_LOG_2PI_E + np.log(var)) / scale)
 
 
 def gaussian_kl(mu0, cov0, mu1, cov1, base: float = 2):
@@ -218,7 +214,7 @@ def gaussian_kl(mu0, cov0, mu1, cov1, base: float = 2):
         x = v0 / v1 - 1.0
         # x - log1p(x) keeps precision when the variances are nearly equal.
         kl = 0.5 * ((m1 - m0) ** 2 / v1 + x - np.log1p(x))
-    return _scalar_or_array(nonnegative(kl) / scale)
+    return scalar_or_array(nonnegative(kl) / scale)
 
 
 def _kl_multivariate(mu0, cov0, mu1, cov1) -> float:
@@ -297,4 +293,4 @@ def gaussian_mutual_information(rho, base: float = 2):
     with np.errstate(divide="ignore"):
         # log1p(-rho^2) is accurate for small rho, where 1 - rho^2 rounds.
         mi = -0.5 * np.log1p(-(r * r)) / scale
-    return _scalar_or_array(nonnegative(mi) + 0.0)
+    return scalar_or_array(nonnegative(mi) + 0.0)

@@ -20,6 +20,7 @@ from itutils._validate import (
     check_same_shape,
     log_base,
     nonnegative,
+    scalar_or_array,
 )
 
 __all__ = [
@@ -32,11 +33,6 @@ __all__ = [
     "cross_entropy",
     "js_divergence",
 ]
-
-
-def _scalar_or_array(x):
-    """Return a Python float for 0-d results, an array otherwise."""
-    return float(x) if np.ndim(x) == 0 else x
 
 
 def self_information(p, base: float = 2):
@@ -84,7 +80,7 @@ def self_information(p, base: float = 2):
     with np.errstate(divide="ignore"):
         # -log(1) is -0.0; adding 0.0 prints it as 0.0.
         result = -np.log(arr) / scale + 0.0
-    return _scalar_or_array(result)
+    return scalar_or_array(result)
 
 
 def entropy(p, base: float = 2, axis: int = -1, normalize: bool = False):
@@ -133,7 +129,7 @@ def entropy(p, base: float = 2, axis: int = -1, normalize: bool = False):
     scale = log_base(base)
     arr = as_distribution(p, "p", axis=axis, normalize=normalize)
     # entr(x) = -x log x is exactly 0 at x = 0 and >= 0 elsewhere.
-    return _scalar_or_array(entr(arr).sum(axis=axis) / scale)
+    return scalar_or_array(entr(arr).sum(axis=axis) / scale)
 
 
 def joint_entropy(pxy, base: float = 2):
@@ -305,7 +301,7 @@ def kl_divergence(p, q, base: float = 2, axis: int = -1):
     """
     scale = log_base(base)
     p, q = _pair(p, q, axis)
-    return _scalar_or_array(nonnegative(rel_entr(p, q).sum(axis=axis)) / scale)
+    return scalar_or_array(nonnegative(rel_entr(p, q).sum(axis=axis)) / scale)
 
 
 def cross_entropy(p, q, base: float = 2, axis: int = -1):
@@ -351,7 +347,7 @@ def cross_entropy(p, q, base: float = 2, axis: int = -1):
     # Rounding cannot push H(P, Q) below H(P) by more than ~1e-16; keep the
     # exact lower bound visible.
     floor = entr(p).sum(axis=axis) / scale
-    return _scalar_or_array(np.maximum(result, floor))
+    return scalar_or_array(np.maximum(result, floor))
 
 
 def js_divergence(p, q, base: float = 2, axis: int = -1):
@@ -394,4 +390,4 @@ def js_divergence(p, q, base: float = 2, axis: int = -1):
     m = 0.5 * (p + q)
     js = 0.5 * (rel_entr(p, m).sum(axis=axis) + rel_entr(q, m).sum(axis=axis))
     # Rounding residue only: the bounds are 0 and ln 2 exactly.
-    return _scalar_or_array(np.clip(js, 0.0, np.log(2)) / scale)
+    return scalar_or_array(np.clip(js, 0.0, np.log(2)) / scale)
