@@ -201,14 +201,24 @@ print("ROWS=" + json.dumps({function}({argument!r})))
 
 
 def run_probe(cells: list, function: str, argument, folder: Path) -> list[dict]:
-    """Run ``cells`` then the probe in a fresh kernel (nbclient); its rows."""
+    """Run ``cells`` then the probe in a fresh kernel (nbclient); its rows.
+
+    Bounded and retried once: on a loaded machine nbclient occasionally
+    waits forever for a message from an idle kernel (jupyter_client #922).
+    """
     import nbformat
     from nbclient import NotebookClient
 
     probe = PROBE.format(root=str(ROOT), function=function, argument=argument)
-    nb = nbformat.v4.new_notebook(cells=[*cells, nbformat.v4.new_code_cell(probe)])
-    NotebookClient(nb, timeout=1200, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    for attempt in range(2):
+        nb = nbformat.v4.new_notebook(cells=[*cells, nbformat.v4.new_code_cell(probe)])
+        try:
+            NotebookClient(nb, timeout=300, startup_timeout=60, kernel_name="python3",
+                           resources={"metadata": {"path": str(folder)}}).execute()
+            break
+        except TimeoutError:
+            if attempt:
+                raise
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs
                    if o.get("name") == "stdout")
     return json.loads(text.split("ROWS=", 1)[1].strip().splitlines()[0])
