@@ -175,9 +175,13 @@ def vendor_urls(depth: int) -> dict[str, str]:
 def exporter(kind: str, depth: int):
     """An HTML or slides exporter with the static-widget preprocessor."""
     urls = vendor_urls(depth)
+    # No notebook draws Mermaid diagrams, but the slides template imports
+    # Mermaid on every page: a do-nothing module inline costs no request.
+    urls["mermaid_js_url"] = "data:text/javascript,export default {initialize() {}}"
     if kind == "slides":
         reveal = VENDOR / "reveal.js"
-        ex = SlidesExporter(**urls)
+        # "white" uses fonts shipped with reveal.js; "simple" fetches web fonts.
+        ex = SlidesExporter(reveal_theme="white", **urls)
         if reveal.is_dir():
             ex.reveal_url_prefix = "../" * depth + "vendor/node_modules/reveal.js"
         ex.reveal_scroll = True  # tall plots stay reachable on a projector
