@@ -75,3 +75,22 @@ def test_slides_skip_setup_cells_and_show_outputs(slides):
         assert "%matplotlib inline" in setup.source
         assert "%matplotlib inline" not in deck, path.name
         assert "data:image/png" in deck, path.name
+
+
+def test_widget_output_becomes_its_static_snapshot_or_a_note():
+    view = {"version_major": 2, "version_minor": 0, "model_id": "abc"}
+    snapshot = nbformat.v4.new_output("display_data", data={
+        build_site.WIDGET_VIEW: view, "image/png": "iVBORw0KGgo=",
+        "text/plain": "VBox()"})
+    bare = nbformat.v4.new_output("display_data", data={
+        build_site.WIDGET_VIEW: view, "text/plain": "VBox()"})
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Binary entropy"),
+        nbformat.v4.new_code_cell("# the explorer\nexplorer", outputs=[snapshot, bare]),
+    ])
+    nb, _ = build_site.StaticPage().preprocess(nb, {})
+    first, second = (o["data"] for o in nb.cells[1].outputs)
+    assert list(first) == ["text/html"]
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in first["text/html"]
+    assert 'alt="the explorer"' in first["text/html"]
+    assert second == {"text/html": build_site.EXPLORER_NOTE}
