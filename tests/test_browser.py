@@ -147,10 +147,22 @@ def _figure_src(panel) -> str:
 
 
 def _shown_text(panel) -> str:
-    """Text the explorer prints in its output area (numbers with units)."""
+    """The explorer's text other than its title and its controls.
+
+    Today's Explorer prints its numbers inside the figure only, so this is
+    empty; an explorer that also shows them as text (an HTML line, or text
+    printed into its Output) gets that text checked too.
+    """
     return panel.evaluate(
-        """(node) => [...node.querySelectorAll('.widget-output')]
-            .map(n => n.innerText.trim()).join('\\n').trim()"""
+        """(node) => {
+            const copy = node.cloneNode(true);
+            const first = copy.firstElementChild;
+            if (first && first.classList.contains('widget-html')) first.remove();
+            copy.querySelectorAll('.widget-slider, .widget-dropdown, '
+                + '.widget-toggle-buttons, .widget-readout, .widget-label, '
+                + 'img').forEach(n => n.remove());
+            return copy.innerText.trim();
+        }"""
     )
 
 
