@@ -4,7 +4,11 @@
 dict); ``draw(fig, result, **values)`` draws them on a fresh figure. The
 explorer wires sliders to both, keeps the last result in ``shown`` so a test
 can check it, and shows the figure as a PNG in an ``Output`` widget, which
-works in JupyterLab, VS Code and Colab alike.
+works in JupyterLab, VS Code and Colab alike. An optional ``readout`` turns
+the numbers into a line of text under the sliders (with their units), so
+they can be read, copied and checked in the page. Displayed, an explorer
+also carries a static PNG of its first figure: a front end without widgets
+(a static HTML page, GitHub, nbconvert) shows that picture instead.
 
 Speed matters in a lecture (a slider should answer within ~100 ms), so the
 explorer does the two expensive parts of a redraw once or cheaply:
@@ -20,6 +24,8 @@ explorer does the two expensive parts of a redraw once or cheaply:
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import time
 import warnings
@@ -64,6 +70,9 @@ class Explorer:
     title : str, optional
         A line of text above the controls.
     dpi : float, default 100
+    readout : callable, optional
+        ``readout(shown) -> str``: the numbers as one line of text, with
+        units, shown under the controls.
 
     Attributes
     ----------
@@ -83,6 +92,7 @@ class Explorer:
         figsize=(8, 3.5),
         title: str | None = None,
         dpi: float = 100,
+        readout: Callable[[dict], str] | None = None,
     ):
         self.sliders = dict(sliders)
         self._compute = compute
@@ -90,6 +100,8 @@ class Explorer:
         self._figsize = figsize
         self._dpi = dpi
         self._margins: dict | None = None
+        self._readout = readout
+        self.text = widgets.HTML()
         self.output = widgets.Output()
         self.shown: dict = {}
         self.figure: Figure | None = None
@@ -97,7 +109,8 @@ class Explorer:
         self.updates = 0
         header = [widgets.HTML(f"<b>{title}</b>")] if title else []
         controls = widgets.VBox(list(self.sliders.values()))
-        self.widget = widgets.VBox([*header, controls, self.output])
+        shown_text = [self.text] if readout else []
+        self.widget = widgets.VBox([*header, controls, *shown_text, self.output])
         for control in self.sliders.values():
             control.observe(self._on_change, names="value")
         self.update()
@@ -131,6 +144,8 @@ class Explorer:
         self._draw(fig, self.shown, **values)
         self._lay_out(fig)
         self.figure = fig
+        if self._readout is not None:
+            self.text.value = f"<code>{html.escape(self._readout(self.shown))}</code>"
         if _in_kernel():
             png = render_png(fig)
             with self.output:
@@ -140,5 +155,12 @@ class Explorer:
         self.last_update_seconds = time.perf_counter() - start
         return self.shown
 
-    def _ipython_display_(self):
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):
+        # Front ends with widgets render the live view; others (static HTML,
+        # nbconvert, GitHub) fall back to the PNG, as the committed
+        # notebooks carry no widget state.
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        bundle["text/plain"] = "An explorer: run the notebook to move its sliders."
+        if self.figure is not None:
+            bundle["image/png"] = base64.b64encode(render_png(self.figure)).decode()
+        return bundle

@@ -281,6 +281,10 @@ def ib_explorer(
     explorer = Explorer(
         {"beta": slider}, compute, draw, figsize=(9.5, 3.8),
         title="Information bottleneck: min I(X;T) - beta I(T;Y)",
+        readout=lambda s: (
+            f"beta = {s['beta']:.3g}: I(X;T) = {s['i_xt']:.4f} bits, "
+            f"I(T;Y) = {s['i_ty']:.4f} bits (limits H(X) = {s['h_x']:.4f}, "
+            f"I(X;Y) = {s['i_xy']:.4f})"),
     )
     explorer.curve = curve
     return explorer
@@ -427,4 +431,7 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
         ax_p.set_title("optimal input p(x)")
 
     return Explorer(sliders, capacity_point, draw, figsize=(8.5, 3.3),
-                    title="Channel capacity by Blahut-Arimoto")
+                    title="Channel capacity by Blahut-Arimoto",
+                    readout=lambda s: (
+                        f"capacity {s['capacity']:.4f} bits per use "
+                        f"(closed form {s['closed_form']:.4f})"))

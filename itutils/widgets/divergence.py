@@ -349,7 +349,12 @@ def kl_explorer(mu: float = 1.0, sigma: float = 1.0) -> Explorer:
                                      description="sd of Q"),
     }
     return Explorer(sliders, gaussian_divergences, _draw_kl, figsize=(9, 3.5),
-                    title="KL is not symmetric: P = N(0, 1) against Q")
+                    title="KL is not symmetric: P = N(0, 1) against Q",
+                    readout=lambda s: (
+                        f"KL(P||Q) = {s['kl_pq']:.4f} nats (closed form "
+                        f"{s['kl_pq_closed']:.4f}); KL(Q||P) = {s['kl_qp']:.4f} "
+                        f"nats (closed form {s['kl_qp_closed']:.4f}); "
+                        f"JS = {s['js']:.4f} nats"))
 
 
 def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
@@ -396,4 +401,7 @@ def logit_explorer(
                                           step=0.1, description="true logit"),
     }
     return Explorer(sliders, compute, draw, figsize=(9, 3.3),
-                    title="Cross-entropy loss of a softmax classifier")
+                    title="Cross-entropy loss of a softmax classifier",
+                    readout=lambda s: (
+                        f"P(true class) = {s['probabilities'][true_class]:.4f}; "
+                        f"loss = {s['loss_nats']:.4f} nats"))

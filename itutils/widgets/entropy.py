@@ -299,6 +299,10 @@ def binary_entropy_explorer(p: float = 0.2) -> Explorer:
         _compute_binary,
         _draw_binary,
         figsize=(9, 3.4),
+        readout=lambda s: (
+            f"H(p) = {s['entropy']:.4f} bits; surprise of X=1: "
+            f"{s['surprise_1']:.4f} bits, of X=0: {s['surprise_0']:.4f} bits"
+        ),
         title="Binary entropy: the average surprise of a coin",
     )
 
@@ -389,4 +393,8 @@ def joint_distribution_explorer(
         _draw_joint,
         figsize=(10, 3.6),
         title="Joint and conditional entropy of two binary variables",
+        readout=lambda s: ", ".join(
+            f"{name} = {s[name]:.4f}"
+            for name in ("H(X)", "H(Y)", "H(X,Y)", "H(X|Y)", "H(Y|X)", "I(X;Y)")
+        ) + " bits",
     )

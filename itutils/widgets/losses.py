@@ -169,7 +169,11 @@ def label_smoothing_explorer(
                                        description="K classes"),
     }
     return Explorer(sliders, smoothing_view, _draw_smoothing, figsize=(11, 3.6),
-                    title="Label smoothing: target, loss curve and optimal logits")
+                    title="Label smoothing: target, loss curve and optimal logits",
+                    readout=lambda s: (
+                        f"true-class target {s['p_true']:.4f}; minimum loss "
+                        f"H(q') = {s['min_loss_nats']:.4f} nats at logit gap "
+                        f"{s['gap']:.4f}"))
 
 
 def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Explorer:
@@ -211,4 +215,8 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
                                     step=0.01, description="T",
                                     readout_format=".3g")
     return Explorer({"temperature": slider}, compute, draw, figsize=(7, 3.4),
-                    title="Softmax temperature: T < 1 sharpens, T > 1 flattens")
+                    title="Softmax temperature: T < 1 sharpens, T > 1 flattens",
+                    readout=lambda s: (
+                        f"confidence {s['confidence']:.4f}; entropy "
+                        f"{s['entropy_bits']:.4f} of at most "
+                        f"{s['max_entropy_bits']:.4f} bits"))
