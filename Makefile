@@ -20,7 +20,7 @@ lab: $(STAMP)  ## start JupyterLab on the notebooks
 	$(BIN)/jupyter lab --notebook-dir=. notebooks/01_entropy.ipynb --port=$(PORT) $(ALLOW_ROOT)
 
 test: $(STAMP)  ## every test: unit, property, doctests, notebooks
-	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --durations=15
+	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check itutils tests benchmarks
@@ -47,4 +47,4 @@ grade: $(STAMP)  ## grade a folder of notebooks: make grade SUBMISSIONS=dir [OUT
 	$(BIN)/python -m itutils.grading grade "$(SUBMISSIONS)" --out "$(OUT)" --solutions solutions
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info _build test-artifacts grading-output

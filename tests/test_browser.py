@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
@@ -234,16 +233,11 @@ def _check_chapter(chapter, notebook, page, server):
     panel.screenshot(path=str(ARTIFACTS / f"{chapter}-explorer-after.png"))
     after_text = _shown_text(panel)
     assert after_src != before[1], f"{chapter}: the figure did not change"
-    if before[2]:
-        assert after_text != before[2], (
-            f"{chapter}: the explorer's numbers did not change "
-            f"({before[0]} -> {after_value}): {after_text!r}"
-        )
-    else:
-        # Today's Explorer prints its numbers inside the figure only; once it
-        # also shows them as text, the assertion above checks them too.
-        warnings.warn(f"{chapter}: the explorer shows its numbers only in the figure",
-                      stacklevel=1)
+    assert before[2], f"{chapter}: the explorer shows no text readout of its numbers"
+    assert after_text != before[2], (
+        f"{chapter}: the explorer's numbers did not change "
+        f"({before[0]} -> {after_value}): {after_text!r}"
+    )
 
     errors = lab.cell_errors(page)
     assert not errors, f"{chapter}: errors after the move:\n" + "\n".join(errors)
