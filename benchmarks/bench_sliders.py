@@ -155,8 +155,15 @@ def measure_live(source: str) -> list[dict]:
 
     from itutils.widgets._panel import Explorer
 
+    # gc.get_objects() does not list frozen objects, and building an
+    # Explorer freezes everything alive (see _panel): thaw to find them, then
+    # freeze again as the last explorer built in the notebook left it.
+    gc.unfreeze()
+    objects = gc.get_objects()
+    gc.collect()
+    gc.freeze()
     explorers = {}
-    for obj in gc.get_objects():
+    for obj in objects:
         try:
             if isinstance(obj, Explorer):
                 explorers[id(obj)] = obj

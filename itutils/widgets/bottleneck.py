@@ -168,7 +168,7 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     ax_enc.set_xlabel("cluster t")
     ax_enc.set_ylabel("x")
     ax_enc.set_title("encoder p(t | x)")
-    fig.colorbar(image, ax=ax_enc, fraction=0.046)
+    fig.colorbar(image, ax=ax_enc, fraction=0.046, ticks=[0, 0.5, 1])
 
     ax_curve.plot(curve.i_xt, curve.i_ty, ".-", color="0.6", lw=1, ms=3,
                   label="IB curve (grid of beta)")
@@ -189,6 +189,8 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     ax_curve.set_title(
         f"I(X;T) = {shown['i_xt']:.4f}, I(T;Y) = {shown['i_ty']:.4f} bits"
     )
+    # Few tick labels: text is most of a redraw's cost (slider latency).
+    ax_curve.locator_params(nbins=4)
     ax_curve.legend(fontsize=7, loc="lower right")
 
 

@@ -182,6 +182,7 @@ def _draw_iwae(fig, shown, k):
     ax.set_ylabel("mean bound on log p(x) (nats)")
     ax.set_title(f"gain over the ELBO: {shown['gain_nats']:.4f} nats",
                  fontsize="medium")
+    ax.locator_params(axis="y", nbins=4)  # few tick labels: text is most of a redraw
     ax.legend(fontsize="small", loc="lower right")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from itutils.losses import (
     VARIANTS,
@@ -138,6 +139,12 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
                       arrowprops=dict(arrowstyle="->"))
     ax_z.set_xlabel("class")
     ax_z.set_ylim(min(-1.0, finite.min() - 0.5), max(6.0, finite.max() + 0.5))
+    # Few tick labels: text is most of a redraw's cost (slider latency).
+    for ax in (ax_t, ax_z):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    for ax in (ax_t, ax_l, ax_z):
+        ax.locator_params(axis="y", nbins=4)
+    ax_l.locator_params(axis="x", nbins=5)
     fig.suptitle(f"label smoothing ({variant}), K = {n_classes}")
 
 

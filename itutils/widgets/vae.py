@@ -87,7 +87,8 @@ def _draw(fig, shown, beta):
 
     ax_z = fig.add_subplot(grid[:, 1])
     points = ax_z.scatter(*shown["latent"].T, c=shown["labels"], cmap="tab10",
-                          s=6, vmin=-0.5, vmax=9.5)
+                          s=6, vmin=-0.5, vmax=9.5, linewidths=0)
+    ax_z.locator_params(nbins=4)  # few tick labels: text is most of a redraw
     ax_z.set_xlabel("mu_1")
     ax_z.set_ylabel("mu_2")
     ax_z.set_title("latent means by digit", fontsize="medium")
@@ -101,6 +102,7 @@ def _draw(fig, shown, beta):
     ax_rd.set_ylabel("distortion E[-log p(x|z)] (nats)")
     ax_rd.set_title(f"R = {shown['rate_nats']:.2f}, D = "
                     f"{shown['distortion_nats']:.2f} nats", fontsize="medium")
+    ax_rd.locator_params(nbins=4)
     fig.suptitle(f"beta-VAE, beta = {beta:g}")
 
 
