@@ -159,16 +159,15 @@ def measure_live(source: str) -> list[dict]:
     # Explorer freezes everything alive (see _panel): thaw to find them, then
     # freeze again as the last explorer built in the notebook left it.
     gc.unfreeze()
-    objects = gc.get_objects()
-    gc.collect()
-    gc.freeze()
     explorers = {}
-    for obj in objects:
+    for obj in gc.get_objects():
         try:
             if isinstance(obj, Explorer):
                 explorers[id(obj)] = obj
         except ReferenceError:  # a dead weakref.proxy (torch keeps some)
             continue
+    gc.collect()
+    gc.freeze()
     rows = []
     for explorer in explorers.values():
         rows += drive(f"{source}: {title_of(explorer)}", explorer)
