@@ -110,14 +110,14 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
                    f"others {shown['p_other']:.4f}", fontsize="medium")
 
     ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.6", ls="--",
-              label="one-hot target")
+              label="one-hot")
     ax_l.plot(shown["gaps"], shown["loss_nats"], color="tab:blue",
               label=f"eps = {eps:.2f}")
     ax_l.axhline(shown["min_loss_nats"], color="tab:red", lw=0.8)
     gap = shown["gap"]
     if np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]:
         ax_l.plot([gap], [shown["min_loss_nats"]], "o", color="tab:red",
-                  label=f"min H(q') = {shown['min_loss_nats']:.4f} nats")
+                  label="minimum H(q')")
     else:
         where = "+inf" if gap > 0 else "-inf"
         ax_l.annotate(f"optimum at gap {where}", xy=(0.5, 0.85),
@@ -137,7 +137,6 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
         ax_z.annotate(f"z_true = {label}", xy=(0, 0), xytext=(0.5, 0.5),
                       textcoords="axes fraction", ha="center",
                       arrowprops=dict(arrowstyle="->"))
-    ax_z.set_xlabel("class")
     ax_z.set_ylim(min(-1.0, finite.min() - 0.5), max(6.0, finite.max() + 0.5))
     # Few tick labels: text is most of a redraw's cost (slider latency).
     for ax in (ax_t, ax_z):
@@ -145,7 +144,6 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
     for ax in (ax_t, ax_l, ax_z):
         ax.locator_params(axis="y", nbins=4)
     ax_l.locator_params(axis="x", nbins=5)
-    fig.suptitle(f"label smoothing ({variant}), K = {n_classes}")
 
 
 def label_smoothing_explorer(
