@@ -5,8 +5,6 @@ closed forms for the numbers, and a fresh information_bottleneck run at the
 beta the explorer reports.
 """
 
-import contextlib
-import io
 import math
 
 import matplotlib.pyplot as plt
@@ -31,14 +29,6 @@ from itutils.widgets.bottleneck import (
 BETAS = np.geomspace(0.5, 50, 31)
 
 
-@contextlib.contextmanager
-def _quiet():
-    # Outside a notebook, ipywidgets' Output.clear_output writes terminal
-    # codes to stdout; keep test output clean.
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
@@ -51,8 +41,7 @@ def toy_curve():
 
 
 def _set(explorer, name, value):
-    with _quiet():
-        explorer.sliders[name].value = value
+    explorer.sliders[name].value = value
 
 
 def _h2(p):
@@ -124,8 +113,7 @@ def test_channel_closed_forms_match_blahut_arimoto():
 
 
 def test_ib_explorer_slider_looks_up_the_precomputed_curve(toy_curve, monkeypatch):
-    with _quiet():
-        explorer = ib_explorer(curve=toy_curve)
+    explorer = ib_explorer(curve=toy_curve)
     slider = explorer.sliders["beta"]
     assert type(slider).__name__ == "FloatLogSlider"
     # Moving the slider must not recompute anything.
@@ -160,8 +148,7 @@ def test_ib_explorer_slider_looks_up_the_precomputed_curve(toy_curve, monkeypatc
 
 
 def test_ib_explorer_default_grid_agrees_with_a_fresh_solve():
-    with _quiet():
-        explorer = ib_explorer()
+    explorer = ib_explorer()
     assert len(explorer.curve.betas) == 61
     for beta in (0.7, 4.0, 50.0):
         _set(explorer, "beta", beta)
@@ -180,8 +167,7 @@ def test_ib_explorer_default_grid_agrees_with_a_fresh_solve():
 def test_ib_explorer_on_another_joint_with_fewer_clusters():
     rng = np.random.default_rng(2)
     pxy = rng.dirichlet(np.ones(12)).reshape(4, 3)
-    with _quiet():
-        explorer = ib_explorer(pxy, n_clusters=2, betas=np.geomspace(1, 30, 8))
+    explorer = ib_explorer(pxy, n_clusters=2, betas=np.geomspace(1, 30, 8))
     _set(explorer, "beta", 30.0)
     assert explorer.shown["encoder"].shape == (4, 2)
     assert explorer.shown["i_xt"] <= 1.0 + 1e-9  # two clusters: at most one bit
@@ -191,8 +177,7 @@ def test_ib_explorer_on_another_joint_with_fewer_clusters():
 
 
 def test_capacity_explorer_sliders_show_capacity():
-    with _quiet():
-        explorer = channel_capacity_explorer()
+    explorer = channel_capacity_explorer()
     for flip in (0.0, 0.11, 0.3, 0.5):
         _set(explorer, "flip", flip)
         assert explorer.shown["capacity"] == pytest.approx(1 - _h2(flip), abs=1e-8)

@@ -4,8 +4,6 @@ References are computed here independently (plain math, scipy.stats.entropy)
 so that no itutils code checks itself.
 """
 
-import contextlib
-import io
 import math
 
 import matplotlib.pyplot as plt
@@ -28,14 +26,6 @@ def _h2(p: float) -> float:
     return -sum(x * math.log2(x) for x in (p, 1 - p) if x > 0)
 
 
-@contextlib.contextmanager
-def _quiet():
-    # Outside a notebook, ipywidgets' Output.clear_output writes terminal
-    # codes to stdout; keep test output clean.
-    with contextlib.redirect_stdout(io.StringIO()):
-        yield
-
-
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
@@ -43,8 +33,7 @@ def _close_figures():
 
 
 def _set(explorer, name, value):
-    with _quiet():
-        explorer.sliders[name].value = value
+    explorer.sliders[name].value = value
 
 
 # --- pure functions ------------------------------------------------------------
@@ -119,8 +108,7 @@ def test_information_summary_on_the_chapter_table():
 # --- binary entropy explorer ---------------------------------------------------
 
 def test_binary_explorer_shows_the_slider_value():
-    with _quiet():
-        explorer = binary_entropy_explorer(0.2)
+    explorer = binary_entropy_explorer(0.2)
     assert explorer.shown["p"] == 0.2
     assert explorer.shown["entropy"] == pytest.approx(_h2(0.2))
     for p in (0.05, 0.5, 0.9, 1.0):
@@ -133,8 +121,7 @@ def test_binary_explorer_shows_the_slider_value():
 
 
 def test_binary_explorer_monotonic_and_redrawn():
-    with _quiet():
-        explorer = binary_entropy_explorer(0.0)
+    explorer = binary_entropy_explorer(0.0)
     grid = np.round(np.arange(0.0, 1.0001, 0.1), 1)
     entropies, surprises, figures = [], [], []
     for p in grid:
@@ -161,8 +148,7 @@ def test_binary_explorer_monotonic_and_redrawn():
 # --- joint distribution explorer -----------------------------------------------
 
 def test_joint_explorer_values_match_independent_computation():
-    with _quiet():
-        explorer = joint_distribution_explorer()
+    explorer = joint_distribution_explorer()
     settings = [(0.7, 0.33, 0.79), (0.5, 0.5, 0.5), (0.2, 0.9, 0.1), (1.0, 0.3, 0.6)]
     for a, b0, b1 in settings:
         _set(explorer, "p_x1", a)
@@ -184,8 +170,7 @@ def test_joint_explorer_values_match_independent_computation():
 
 
 def test_joint_explorer_dependence_grows_as_conditionals_separate():
-    with _quiet():
-        explorer = joint_distribution_explorer(0.5, 0.5, 0.5)
+    explorer = joint_distribution_explorer(0.5, 0.5, 0.5)
     assert explorer.shown["I(X;Y)"] == pytest.approx(0.0, abs=1e-15)
     infos, cond = [], []
     for b1 in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
@@ -203,8 +188,7 @@ def test_joint_explorer_dependence_grows_as_conditionals_separate():
 
 
 def test_joint_explorer_redraws_with_the_numbers():
-    with _quiet():
-        explorer = joint_distribution_explorer(0.5, 0.2, 0.8)
+    explorer = joint_distribution_explorer(0.5, 0.2, 0.8)
     first = explorer.figure
     _set(explorer, "p_x1", 0.3)
     assert explorer.figure is not first

@@ -243,14 +243,10 @@ def ib_explorer(
 
     Examples
     --------
-    In a notebook (building it draws a figure, so it is not run as a
-    doctest; tests/test_widgets_bottleneck.py drives it):
-
-    >>> explorer = ib_explorer()  # doctest: +SKIP
-    >>> explorer  # doctest: +SKIP
-    >>> explorer.sliders["beta"].value = 10.0  # doctest: +SKIP
-    >>> shown = explorer.shown  # doctest: +SKIP
-    >>> round(shown["i_xt"], 4), round(shown["i_ty"], 4)  # doctest: +SKIP
+    >>> explorer = ib_explorer()
+    >>> explorer.sliders["beta"].value = 10.0
+    >>> shown = explorer.shown
+    >>> round(shown["i_xt"], 4), round(shown["i_ty"], 4)
     (1.5129, 0.5702)
     """
     pxy = TOY_PXY if pxy is None else pxy
@@ -401,9 +397,9 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
 
     Examples
     --------
-    >>> explorer = channel_capacity_explorer()  # doctest: +SKIP
-    >>> explorer.sliders["flip"].value = 0.5  # doctest: +SKIP
-    >>> round(explorer.shown["capacity"], 6)  # doctest: +SKIP
+    >>> explorer = channel_capacity_explorer()
+    >>> explorer.sliders["flip"].value = 0.5
+    >>> round(explorer.shown["capacity"], 6)
     0.0
     """
     if kind not in CHANNELS:

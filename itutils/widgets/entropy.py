@@ -286,12 +286,9 @@ def binary_entropy_explorer(p: float = 0.2) -> Explorer:
 
     Examples
     --------
-    In a notebook (outside one the Output widget prints terminal codes, so
-    this example is skipped; tests/test_widgets_entropy.py drives it):
-
-    >>> explorer = binary_entropy_explorer(0.5)  # doctest: +SKIP
-    >>> explorer.sliders["p"].value = 0.8  # doctest: +SKIP
-    >>> round(explorer.shown["entropy"], 4)  # doctest: +SKIP
+    >>> explorer = binary_entropy_explorer(0.5)
+    >>> explorer.sliders["p"].value = 0.8
+    >>> round(explorer.shown["entropy"], 4)
     0.7219
     """
     return Explorer(
@@ -378,9 +375,9 @@ def joint_distribution_explorer(
     --------
     In a notebook (skipped here; tests/test_widgets_entropy.py drives it):
 
-    >>> explorer = joint_distribution_explorer(0.5, 0.3, 0.3)  # doctest: +SKIP
-    >>> explorer.sliders["p_y1_given_x1"].value = 0.9  # doctest: +SKIP
-    >>> explorer.shown["I(X;Y)"] > 0  # doctest: +SKIP
+    >>> explorer = joint_distribution_explorer(0.5, 0.3, 0.3)
+    >>> explorer.sliders["p_y1_given_x1"].value = 0.9
+    >>> explorer.shown["I(X;Y)"] > 0
     True
     """
     return Explorer(

@@ -157,11 +157,9 @@ def label_smoothing_explorer(
 
     Examples
     --------
-    In a notebook (the output widget needs a kernel, hence the skip):
-
-    >>> explorer = label_smoothing_explorer()  # doctest: +SKIP
-    >>> explorer.sliders["eps"].value = 0.2  # doctest: +SKIP
-    >>> round(explorer.shown["p_true"], 4)  # doctest: +SKIP
+    >>> explorer = label_smoothing_explorer()
+    >>> explorer.sliders["eps"].value = 0.2
+    >>> round(explorer.shown["p_true"], 4)
     0.82
     """
     sliders = {
@@ -190,11 +188,9 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
 
     Examples
     --------
-    In a notebook (the output widget needs a kernel, hence the skip):
-
-    >>> explorer = temperature_explorer([2.0, 0.0])  # doctest: +SKIP
-    >>> explorer.sliders["temperature"].value = 2.0  # doctest: +SKIP
-    >>> explorer.shown["probs"].round(4)  # doctest: +SKIP
+    >>> explorer = temperature_explorer([2.0, 0.0])
+    >>> explorer.sliders["temperature"].value = 2.0
+    >>> explorer.shown["probs"].round(4)
     array([0.7311, 0.2689])
     """
     logits = np.asarray(logits, dtype=float)
