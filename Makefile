@@ -23,7 +23,7 @@ test: $(STAMP)  ## every test: unit, property, doctests, notebooks
 	$(BIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=15
 
 lint: $(STAMP)
-	$(BIN)/ruff check itutils tests benchmarks
+	$(BIN)/ruff check itutils tests benchmarks tools
 
 bench: $(STAMP)  ## speed and accuracy against the reference libraries (ONLY=name for one)
 	$(BIN)/python -m benchmarks.run $(ONLY)

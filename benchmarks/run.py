@@ -12,6 +12,7 @@ single benchmark can be re-run without losing the others.
 from __future__ import annotations
 
 import importlib
+import os
 import platform
 import sys
 import time
@@ -31,7 +32,7 @@ def machine() -> str:
 
     return (
         f"{platform.processor() or platform.machine()}, "
-        f"{len(__import__('os').sched_getaffinity(0))} cores, Python "
+        f"{len(os.sched_getaffinity(0))} cores, Python "
         f"{platform.python_version()}, numpy {numpy.__version__}, "
         f"torch {torch.__version__}"
     )
@@ -58,7 +59,8 @@ def main(names: list[str]) -> None:
         print(f"== {name}", flush=True)
         section = module.main()
         took = time.perf_counter() - start
-        stamp = f"\n_Measured {time.strftime('%Y-%m-%d')} on {machine()}; took {took:.0f} s._\n"
+        day = time.strftime("%Y-%m-%d")
+        stamp = f"\n_Measured {day} on {machine()}; took {took:.0f} s._\n"
         (RESULTS / f"{name}.md").write_text(section.rstrip() + "\n" + stamp)
         print(section)
     assemble()

@@ -17,7 +17,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+KERNELSPEC = {
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+    "name": "python3",
+}
 
 
 def tidy(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
