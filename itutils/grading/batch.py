@@ -20,17 +20,13 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import re
-import shutil
 import statistics
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import itutils
-from itutils.grading.runner import Limits, run_submission
+from itutils.grading.runner import Limits, open_runtime
 from itutils.grading.score import Outcome, sanitize, score
 
 __all__ = ["Submission", "discover", "grade_folder", "FIELDS"]
@@ -174,25 +170,6 @@ def _digest(paths) -> str:
     return h.hexdigest()
 
 
-def _snapshot_library(into: Path) -> Path:
-    """A read-only copy of the itutils package for the submissions to import."""
-    source = Path(itutils.__file__).parent
-    target = into / "lib"
-    shutil.copytree(
-        source,
-        target / "itutils",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    for root, dirs, files in os.walk(target):
-        for d in dirs:
-            os.chmod(Path(root) / d, 0o555)
-        for f in files:
-            os.chmod(Path(root) / f, 0o444)
-    os.chmod(into, 0o755)
-    os.chmod(target, 0o555)
-    return target
-
-
 def _fmt(points) -> str:
     return "" if points is None else f"{points:g}"
 
@@ -298,22 +275,17 @@ def grade_folder(
     if exercises is None:
         exercises = sorted({s.exercise for s in subs if s.exercise in specs})
     before = _digest(guard) if guard else None
-    batch_dir = Path(tempfile.mkdtemp(prefix="itgrade-batch-"))
-    try:
-        library = _snapshot_library(batch_dir)
+    with open_runtime(limits or Limits()) as runtime:
 
         def one(sub):
             spec = specs.get(sub.exercise)
             if spec is None:
                 return sub, None, None, None
-            lim = limits or Limits()
-            run = run_submission(sub.path, spec, library, lim)
-            return sub, run, score(spec, run, lim), spec
+            run = runtime.run(sub.path.read_bytes(), spec)
+            return sub, run, score(spec, run, runtime.limits), spec
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             results = list(pool.map(one, subs))
-    finally:
-        shutil.rmtree(batch_dir, ignore_errors=True)
     rows, per_student = [], {}
     for sub, run, outcomes, spec in results:
         per_student.setdefault(sub.student, [])

@@ -36,7 +36,16 @@ import nbformat
 from itutils.grading.child import _MAGIC
 from itutils.grading.spec import TRUSTED_MODULES, ExerciseSpec
 
-__all__ = ["Limits", "RunResult", "read_notebook", "build_job", "run_submission"]
+__all__ = [
+    "Limits",
+    "RunResult",
+    "Runtime",
+    "open_runtime",
+    "sandbox_problem",
+    "read_notebook",
+    "build_job",
+    "run_submission",
+]
 
 # Runs in the child before anything else: limits first, then privileges,
 # then the child's main. Only the standard library is touched until then.
@@ -128,17 +137,21 @@ class RunResult:
         return "before running any cell"
 
 
-def read_notebook(path: Path, limits: Limits):
-    """Return (notebook, None) or (None, reason it cannot be graded)."""
+def read_notebook(source, limits: Limits):
+    """Return (notebook, None) or (None, reason it cannot be graded).
+
+    ``source`` is the notebook file's bytes (or a path to read them from).
+    """
     try:
-        size = path.stat().st_size
+        data = source if isinstance(source, bytes) else Path(source).read_bytes()
+        size = len(data)
         if size > limits.max_notebook_mb * 2**20:
             return (
                 None,
                 f"the file is {size // 2**20} MB, over the "
                 f"{limits.max_notebook_mb} MB limit",
             )
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
         raw = json.loads(text)
     except UnicodeDecodeError:
         return None, "the file is not text (UTF-8), so not a Jupyter notebook"
@@ -243,21 +256,22 @@ def _environment(scratch: Path) -> dict:
 
 
 def run_submission(
-    notebook: Path, spec: ExerciseSpec, library: Path, limits: Limits = Limits()
+    notebook, spec: ExerciseSpec, library: Path, limits: Limits = Limits()
 ) -> RunResult:
     """Grade-run ``notebook`` against ``spec``; never raises for bad submissions.
 
     ``library`` is a folder holding a pristine copy of the ``itutils``
     package, put first on the child's ``sys.path``.
     """
-    nb, problem = read_notebook(Path(notebook), limits)
+    data = notebook if isinstance(notebook, bytes) else Path(notebook).read_bytes()
+    nb, problem = read_notebook(data, limits)
     if nb is None:
         return RunResult("invalid", problem)
     job, missing, answers = build_job(nb, spec, limits)
     scratch = Path(tempfile.mkdtemp(prefix="itgrade-"))
     uid, gid = _unprivileged()
     try:
-        shutil.copyfile(notebook, scratch / "submission.ipynb")
+        (scratch / "submission.ipynb").write_bytes(data)
         (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
         if uid is not None:
             for path in [scratch, *scratch.iterdir()]:
@@ -366,3 +380,67 @@ def run_submission(
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def sandbox_problem() -> str | None:
+    """None when submissions can be sandboxed here, else what to install.
+
+    (Interface for the batch grader; the sandbox itself is not built yet.)
+    """
+    return None
+
+
+class Runtime:
+    """Everything a batch of runs shares; removed again by :meth:`close`.
+
+    Use as a context manager (``with open_runtime(limits) as rt``) and call
+    :meth:`run` from any number of threads.
+    """
+
+    def __init__(self, limits: Limits | None = None, sandbox: bool = True):
+        self.limits = limits or Limits()
+        self.sandbox = sandbox
+        self._dir = Path(tempfile.mkdtemp(prefix="itgrade-batch-"))
+        self._library = _snapshot_library(self._dir)
+
+    def run(self, notebook: bytes, spec: ExerciseSpec) -> RunResult:
+        """Grade-run one notebook (its file's bytes); never raises for bad input."""
+        return run_submission(notebook, spec, self._library, self.limits)
+
+    def close(self) -> None:
+        for root, dirs, _files in os.walk(self._dir):
+            for d in dirs:
+                os.chmod(Path(root) / d, 0o755)
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_runtime(limits: Limits | None = None, sandbox: bool = True) -> Runtime:
+    """A :class:`Runtime` for one batch of submissions."""
+    return Runtime(limits, sandbox)
+
+
+def _snapshot_library(into: Path) -> Path:
+    """A read-only copy of the itutils package for the submissions to import."""
+    import itutils
+
+    source = Path(itutils.__file__).parent
+    target = into / "lib"
+    shutil.copytree(
+        source,
+        target / "itutils",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    for root, dirs, files in os.walk(target):
+        for d in dirs:
+            os.chmod(Path(root) / d, 0o555)
+        for f in files:
+            os.chmod(Path(root) / f, 0o444)
+    os.chmod(into, 0o755)
+    os.chmod(target, 0o555)
+    return target
