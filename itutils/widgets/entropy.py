@@ -29,6 +29,7 @@ from itutils.measures import (
     mutual_information,
     self_information,
 )
+from itutils.style import OKABE_ITO, course_style
 from itutils.widgets._panel import Explorer
 
 __all__ = [
@@ -242,26 +243,32 @@ def _compute_binary(p: float) -> dict:
 
 
 def _draw_binary(fig, shown: dict, p: float) -> None:
-    ax_curve, ax_bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    ax_curve.plot(_CURVE, binary_entropy(_CURVE), color="tab:blue")
-    ax_curve.plot([p], [shown["entropy"]], "o", color="tab:red", markersize=8)
-    ax_curve.set(
-        xlabel="p = P(X=1)", ylabel="H(p) [bits]", ylim=(0, 1.08), xlim=(0, 1),
-        title=f"H({p:.2f}) = {shown['entropy']:.4f} bits",
-    )
-    ax_curve.grid(alpha=0.3)
+    with course_style():
+        ax_curve, ax_bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        ax_curve.plot(_CURVE, binary_entropy(_CURVE), color=OKABE_ITO[3])
+        ax_curve.plot([p], [shown["entropy"]], "o", color=OKABE_ITO[4], markersize=9)
+        ax_curve.set(
+            xlabel="p = P(X=1)", ylabel="h2(p) [bits]", ylim=(0, 1.08), xlim=(0, 1),
+            title=f"h2({p:.2f}) = {shown['entropy']:.4f} bits",
+        )
+        ax_curve.grid(alpha=0.3)
 
-    heights = [shown["surprise_0"], shown["surprise_1"]]
-    labels = [f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}"]
-    drawn = [min(h, _BITS_CAP) for h in heights]
-    bars = ax_bars.bar(labels, drawn, color=["tab:gray", "tab:orange"])
-    for bar, h in zip(bars, heights, strict=True):
-        text = "inf" if np.isinf(h) else f"{h:.2f}"
-        ax_bars.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                         ha="center", va="bottom")
-    ax_bars.axhline(shown["entropy"], color="tab:red", linestyle="--")
-    ax_bars.set(ylabel="surprise -log2 P [bits]", ylim=(0, _BITS_CAP + 0.8),
-                title="Surprise of each outcome\n(dashed: H, their average)")
+        # The entropy is a third bar, not a line across the other two: a line
+        # at the height of the average would cross the bars' value labels.
+        heights = [shown["surprise_0"], shown["surprise_1"], shown["entropy"]]
+        labels = [f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}", "H:\naverage"]
+        drawn = [min(h, _BITS_CAP) for h in heights]
+        bars = ax_bars.bar(labels, drawn, color=[OKABE_ITO[1], OKABE_ITO[0],
+                                                 OKABE_ITO[4]])
+        bars[2].set_hatch("//")
+        for bar, h in zip(bars, heights, strict=True):
+            text = "inf" if np.isinf(h) else f"{h:.2f}"
+            ax_bars.annotate(text, (bar.get_x() + bar.get_width() / 2,
+                                    bar.get_height()),
+                             xytext=(0, 2), textcoords="offset points",
+                             ha="center", va="bottom")
+        ax_bars.set(ylabel="-log2 P [bits]", ylim=(0, _BITS_CAP + 1.2),
+                    title="Surprise of each outcome")
 
 
 def binary_entropy_explorer(p: float = 0.2) -> Explorer:
@@ -295,9 +302,9 @@ def binary_entropy_explorer(p: float = 0.2) -> Explorer:
         {"p": _slider("p = P(X=1)", p)},
         _compute_binary,
         _draw_binary,
-        figsize=(9, 3.4),
+        figsize=(7.5, 3.4),
         readout=lambda s: (
-            f"H(p) = {s['entropy']:.4f} bits; surprise of X=1: "
+            f"h2(p) = {s['entropy']:.4f} bits; surprise of X=1: "
             f"{s['surprise_1']:.4f} bits, of X=0: {s['surprise_0']:.4f} bits"
         ),
         title="Binary entropy: the average surprise of a coin",
@@ -309,42 +316,49 @@ def _compute_joint(p_x1: float, p_y1_given_x0: float, p_y1_given_x1: float) -> d
     return {"pxy": pxy, **information_summary(pxy)}
 
 
-_PART_COLOURS = {"H(X|Y)": "tab:blue", "I(X;Y)": "tab:purple", "H(Y|X)": "tab:red"}
+_PART_STYLE = {
+    "H(X|Y)": {"color": OKABE_ITO[1], "hatch": ""},
+    "I(X;Y)": {"color": OKABE_ITO[5], "hatch": "xx"},
+    "H(Y|X)": {"color": OKABE_ITO[0], "hatch": "//"},
+}
 
 
 def _draw_joint(fig, shown: dict, **_values) -> None:
-    ax_table, ax_diagram = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 2.4]})
-    pxy = shown["pxy"]
-    ax_table.imshow(pxy, cmap="Blues", vmin=0, vmax=1)
-    for (i, j), v in np.ndenumerate(pxy):
-        ax_table.text(j, i, f"{v:.3f}", ha="center", va="center",
-                      color="white" if v > 0.5 else "black")
-    ax_table.set(xticks=[0, 1], yticks=[0, 1], xlabel="Y", ylabel="X",
-                 title="P(X, Y)")
+    with course_style():
+        ax_table, ax_diagram = fig.subplots(
+            1, 2, gridspec_kw={"width_ratios": [1, 2.2]}
+        )
+        pxy = shown["pxy"]
+        ax_table.imshow(pxy, cmap="Blues", vmin=0, vmax=1)
+        for (i, j), v in np.ndenumerate(pxy):
+            ax_table.text(j, i, f"{v:.3f}", ha="center", va="center",
+                          color="white" if v > 0.5 else "black")
+        ax_table.set(xticks=[0, 1], yticks=[0, 1], xlabel="Y", ylabel="X",
+                     title="P(X, Y)")
 
-    # A linear information diagram: each bar is a sum of the three parts.
-    h_x_y, mi, h_y_x = shown["H(X|Y)"], shown["I(X;Y)"], shown["H(Y|X)"]
-    rows = {
-        "H(X,Y)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi),
-                   ("H(Y|X)", h_x_y + mi, h_y_x)],
-        "H(X)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi)],
-        "H(Y)": [("I(X;Y)", h_x_y, mi), ("H(Y|X)", h_x_y + mi, h_y_x)],
-    }
-    for y, parts in enumerate(rows.values()):
-        for name, start, width in parts:
-            ax_diagram.barh(y, width, left=start, height=0.6,
-                            color=_PART_COLOURS[name], edgecolor="white",
-                            label=name if y == 0 else None)
-    ax_diagram.set(
-        yticks=range(len(rows)),
-        yticklabels=[f"{row}\n{shown[row]:.4f} bits" for row in rows],
-        xlim=(0, 2.02), xlabel="bits",
-        title=(f"chain rule: H(X,Y) - H(Y) - H(X|Y) = 0 to within "
-               f"{max(shown['chain_rule_residual'], 1e-16):.0e} bits"),
-    )
-    ax_diagram.invert_yaxis()
-    ax_diagram.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncols=3,
-                      fontsize="small", frameon=False)
+        # A linear information diagram: each bar is a sum of the three parts.
+        h_x_y, mi, h_y_x = shown["H(X|Y)"], shown["I(X;Y)"], shown["H(Y|X)"]
+        rows = {
+            "H(X,Y)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi),
+                       ("H(Y|X)", h_x_y + mi, h_y_x)],
+            "H(X)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi)],
+            "H(Y)": [("I(X;Y)", h_x_y, mi), ("H(Y|X)", h_x_y + mi, h_y_x)],
+        }
+        for y, parts in enumerate(rows.values()):
+            for name, start, width in parts:
+                ax_diagram.barh(y, width, left=start, height=0.6,
+                                edgecolor="white", label=name if y == 0 else None,
+                                **_PART_STYLE[name])
+        residual = max(shown["chain_rule_residual"], 1e-16)
+        ax_diagram.set(
+            yticks=range(len(rows)),
+            yticklabels=[f"{row}\n{shown[row]:.4f} bits" for row in rows],
+            xlim=(0, 2.02), xlabel="bits",
+            title=f"chain rule holds to {residual:.0e} bits",
+        )
+        ax_diagram.invert_yaxis()
+        ax_diagram.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25),
+                          ncols=3, frameon=False)
 
 
 def joint_distribution_explorer(
@@ -388,7 +402,7 @@ def joint_distribution_explorer(
         },
         _compute_joint,
         _draw_joint,
-        figsize=(10, 3.6),
+        figsize=(7.5, 3.6),
         title="Joint and conditional entropy of two binary variables",
         readout=lambda s: ", ".join(
             f"{name} = {s[name]:.4f}"
