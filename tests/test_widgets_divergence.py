@@ -167,3 +167,46 @@ def test_logit_explorer_follows_the_slider():
     # Raising the true logit always lowers the loss.
     assert losses == sorted(losses, reverse=True)
     assert len(explorer.figure.axes) == 2
+
+
+def _text_sizes(fig):
+    return [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+            if getattr(t, "get_text", lambda: "")()]
+
+
+def test_kl_explorer_starts_where_the_asymmetry_shows():
+    explorer = kl_explorer()
+    assert explorer.values == {"mu": 1.0, "sigma": 0.5}
+    forward = explorer.shown["kl_pq"]
+    reverse = explorer.shown["kl_qp"]
+    assert forward == pytest.approx(torch_kl(0, 1, 1.0, 0.5), rel=1e-6)
+    assert forward > 3 * reverse  # the static picture shows the asymmetry
+
+
+def test_kl_explorer_axes_stay_put_and_legends_stay_off_the_bars():
+    explorer = kl_explorer()
+    limits = []
+    for mu, sigma in [(1.0, 0.5), (-3.0, 2.5), (4.0, 0.2), (0.0, 1.0)]:
+        explorer.sliders["mu"].value = mu
+        explorer.sliders["sigma"].value = sigma
+        fig = explorer.figure
+        ax_d, ax_b = fig.axes
+        limits.append((ax_d.get_xlim(), ax_d.get_ylim(), ax_b.get_ylim()))
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        for ax in (ax_d, ax_b):
+            legend = ax.get_legend().get_window_extent(renderer)
+            # Every legend sits above its axes, so it covers no curve or bar.
+            assert legend.y0 >= ax.get_window_extent(renderer).y1 - 1
+        # A bar above the cap is drawn at the cap and labelled with its value.
+        labels = [t.get_text() for t in ax_b.texts]
+        assert labels[0] == f"{explorer.shown['kl_pq']:.2f}"
+        assert min(_text_sizes(fig)) >= 10
+        assert fig.get_figwidth() <= 7.5 and fig.get_figheight() <= 4
+    assert len(set(limits)) == 1  # no axis rescales as the sliders move
+
+
+def test_logit_explorer_is_readable():
+    fig = logit_explorer().figure
+    assert min(_text_sizes(fig)) >= 10
+    assert fig.get_figwidth() <= 7.5 and fig.get_figheight() <= 4

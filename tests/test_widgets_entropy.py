@@ -200,3 +200,40 @@ def test_joint_explorer_redraws_with_the_numbers():
     # The three H(X,Y) segments add up to H(X,Y).
     widths = [patch.get_width() for patch in diagram_axis.patches[:3]]
     assert sum(widths) == pytest.approx(explorer.shown["H(X,Y)"], abs=1e-12)
+
+
+def _text_sizes(fig):
+    return [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+            if getattr(t, "get_text", lambda: "")()]
+
+
+def test_binary_explorer_labels_are_clear_of_every_line():
+    # The entropy is a third bar (no dashed line through the value labels),
+    # the axes do not move, and no text is below 10 pt.
+    explorer = binary_entropy_explorer(0.2)
+    limits = []
+    for p in (0.2, 0.5, 0.01, 1.0):
+        _set(explorer, "p", p)
+        fig = explorer.figure
+        ax_bars = fig.axes[1]
+        assert not ax_bars.lines  # nothing drawn across the bars
+        heights = [bar.get_height() for bar in ax_bars.patches]
+        assert heights[2] == pytest.approx(explorer.shown["entropy"])
+        limits.append(ax_bars.get_ylim())
+        assert min(_text_sizes(fig)) >= 10
+        assert fig.get_figwidth() <= 7.5 and fig.get_figheight() <= 4
+    assert [t.get_text() for t in ax_bars.texts][:2] == ["inf", "0.00"]  # p = 1
+    assert len(set(limits)) == 1
+
+
+def test_joint_explorer_legend_below_and_readable():
+    explorer = joint_distribution_explorer()
+    fig = explorer.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    diagram = fig.axes[1]
+    legend = diagram.get_legend().get_window_extent(renderer)
+    xlabel = diagram.xaxis.label.get_window_extent(renderer)
+    assert legend.y1 <= xlabel.y0 + 1  # under the axis label: covers no bar
+    assert min(_text_sizes(fig)) >= 10
+    assert fig.get_figwidth() <= 7.5

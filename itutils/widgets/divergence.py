@@ -23,6 +23,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from itutils._validate import as_float_array, log_base, nonnegative
+from itutils.style import OKABE_ITO, course_style
 from itutils.widgets._panel import Explorer
 
 __all__ = [
@@ -318,29 +319,76 @@ def softmax_loss(true_logit: float, other_logits=(1.0, 0.5, 0.8), true_class: in
     }
 
 
+# The explorer's axes stay put while the sliders move: a rescaling axis would
+# hide how the numbers change. Bars above the cap are drawn at the cap, hatched,
+# with their true value written on top.
+_X_RANGE = (-8.0, 8.0)
+_DENSITY_TOP = 2.1  # the narrowest Q (sd 0.2) peaks at 1.995
+_NATS_CAP = 4.0
+_KL_X = np.linspace(*_X_RANGE, 801)
+
+
 def _draw_kl(fig, result, mu, sigma):
-    ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-    x = gaussian_grid(0.0, 1.0, mu, sigma, n=801, width=4.0)
-    ax_d.plot(x, norm.pdf(x), label="P = N(0, 1)")
-    ax_d.plot(x, norm.pdf(x, mu, sigma), label=f"Q = N({mu:.2f}, {sigma:.2f}²)")
-    ax_d.set_xlabel("x")
-    ax_d.set_ylabel("density")
-    ax_d.legend(loc="upper left", fontsize=8)
-    names = ["KL(P||Q)", "KL(Q||P)", "JS(P,Q)"]
-    numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
-    bars = ax_b.bar(names, numeric, color=["C0", "C1", "C2"])
-    ax_b.plot([0, 1], [result["kl_pq_closed"], result["kl_qp_closed"]], "k_", mew=2,
-              markersize=30, label="closed form")
-    ax_b.bar_label(bars, fmt="%.3f", fontsize=8)
-    ax_b.set_ylabel("nats")
-    ax_b.legend(fontsize=8)
+    with course_style():
+        ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+        ax_d.plot(_KL_X, norm.pdf(_KL_X), color=OKABE_ITO[3], label="P = N(0, 1)")
+        ax_d.plot(_KL_X, norm.pdf(_KL_X, mu, sigma), color=OKABE_ITO[4],
+                  linestyle="--", label=f"Q = N({mu:.2f}, {sigma:.2f}²)")
+        ax_d.set(xlabel="x", ylabel="density", xlim=_X_RANGE, ylim=(0, _DENSITY_TOP))
+        ax_d.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2,
+                    frameon=False, borderaxespad=0.2)
+
+        numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
+        drawn = [min(v, _NATS_CAP) for v in numeric]
+        bars = ax_b.bar(range(3), drawn, color=OKABE_ITO[:3], edgecolor="black",
+                        linewidth=0.5)
+        for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
+            bar.set_hatch("xx" if value > _NATS_CAP else hatch)
+            ax_b.annotate(f"{value:.2f}", (bar.get_x() + bar.get_width() / 2,
+                                           bar.get_height()),
+                          xytext=(0, 2), textcoords="offset points",
+                          ha="center", va="bottom")
+        closed = [min(result["kl_pq_closed"], _NATS_CAP),
+                  min(result["kl_qp_closed"], _NATS_CAP)]
+        ax_b.plot([0, 1], closed, "k_", mew=2, markersize=30, label="closed form")
+        ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
+        ax_b.set(ylabel="nats", ylim=(0, _NATS_CAP * 1.2))
+        ax_b.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False,
+                    borderaxespad=0.2)
 
 
-def kl_explorer(mu: float = 1.0, sigma: float = 1.0) -> Explorer:
+def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
     """Sliders for the mean and standard deviation of ``Q`` against ``P = N(0, 1)``.
 
-    Shows ``KL(P||Q)``, ``KL(Q||P)`` and ``JS`` by numerical integration and
-    the two closed-form KLs, in nats (see :func:`gaussian_divergences`).
+    Shows ``D_KL(P||Q)``, ``D_KL(Q||P)`` and ``JS`` by numerical integration
+    and the two closed-form KLs, in nats (see :func:`gaussian_divergences`).
+    It starts at ``Q = N(1, 0.5^2)``, where the two directions differ by a
+    factor of more than three; with ``sd = 1`` they are equal.
+
+    Parameters
+    ----------
+    mu : float, default 1.0
+        Starting mean of ``Q``.
+    sigma : float, default 0.5
+        Starting standard deviation of ``Q``.
+
+    Returns
+    -------
+    Explorer
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
+    "Jensen-Shannon divergence" (the explorer at its end).
+
+    Examples
+    --------
+    >>> explorer = kl_explorer()
+    >>> round(explorer.shown["kl_pq"], 4), round(explorer.shown["kl_qp"], 4)
+    (2.8069, 0.8181)
+    >>> explorer.sliders["sigma"].value = 1.0
+    >>> bool(np.isclose(explorer.shown["kl_pq"], explorer.shown["kl_qp"]))
+    True
     """
     sliders = {
         "mu": widgets.FloatSlider(value=mu, min=-4.0, max=4.0, step=0.1,
@@ -348,36 +396,40 @@ def kl_explorer(mu: float = 1.0, sigma: float = 1.0) -> Explorer:
         "sigma": widgets.FloatSlider(value=sigma, min=0.2, max=3.0, step=0.05,
                                      description="sd of Q"),
     }
-    return Explorer(sliders, gaussian_divergences, _draw_kl, figsize=(9, 3.5),
+    return Explorer(sliders, gaussian_divergences, _draw_kl, figsize=(7.5, 3.4),
                     title="KL is not symmetric: P = N(0, 1) against Q",
                     readout=lambda s: (
-                        f"KL(P||Q) = {s['kl_pq']:.4f} nats (closed form "
-                        f"{s['kl_pq_closed']:.4f}); KL(Q||P) = {s['kl_qp']:.4f} "
+                        f"D_KL(P||Q) = {s['kl_pq']:.4f} nats (closed form "
+                        f"{s['kl_pq_closed']:.4f}); D_KL(Q||P) = {s['kl_qp']:.4f} "
                         f"nats (closed form {s['kl_qp_closed']:.4f}); "
                         f"JS = {s['js']:.4f} nats"))
 
 
 def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
-    ax_p, ax_l = fig.subplots(1, 2)
-    probs = result["probabilities"]
-    colors = ["C1" if i == true_class else "C0" for i in range(len(probs))]
-    bars = ax_p.bar(range(len(probs)), probs, color=colors)
-    ax_p.bar_label(bars, fmt="%.3f", fontsize=8)
-    ax_p.set_ylim(0, 1.1)
-    ax_p.set_xticks(range(len(probs)))
-    ax_p.set_xlabel("class (orange = true)")
-    ax_p.set_ylabel("softmax probability")
-    grid = np.linspace(-5.0, 10.0, 151)
-    # One row of logits per grid value of the true logit: a vectorised curve.
-    rows = np.tile(np.insert(np.asarray(other_logits, float), true_class, 0.0),
-                   (grid.size, 1))
-    rows[:, true_class] = grid
-    losses = -log_softmax(rows, axis=1)[:, true_class]
-    ax_l.plot(grid, losses)
-    ax_l.plot([true_logit], [result["loss_nats"]], "o", color="C1")
-    ax_l.set_xlabel("logit of the true class")
-    ax_l.set_ylabel("cross-entropy loss (nats)")
-    ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats", fontsize=10)
+    with course_style():
+        ax_p, ax_l = fig.subplots(1, 2)
+        probs = result["probabilities"]
+        colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
+                  for i in range(len(probs))]
+        bars = ax_p.bar(range(len(probs)), probs, color=colors)
+        bars[true_class].set_hatch("//")
+        ax_p.bar_label(bars, fmt="%.3f")
+        ax_p.set_ylim(0, 1.15)
+        ax_p.set_xticks(range(len(probs)))
+        ax_p.set_xlabel("class (hatched orange = true)")
+        ax_p.set_ylabel("softmax probability")
+        grid = np.linspace(-5.0, 10.0, 151)
+        # One row of logits per grid value of the true logit: a vectorised curve.
+        rows = np.tile(np.insert(np.asarray(other_logits, float), true_class, 0.0),
+                       (grid.size, 1))
+        rows[:, true_class] = grid
+        losses = -log_softmax(rows, axis=1)[:, true_class]
+        ax_l.plot(grid, losses, color=OKABE_ITO[3])
+        ax_l.plot([true_logit], [result["loss_nats"]], "o", color=OKABE_ITO[0],
+                  markersize=9)
+        ax_l.set_xlabel("logit of the true class")
+        ax_l.set_ylabel("cross-entropy loss (nats)")
+        ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats")
 
 
 def logit_explorer(
@@ -400,7 +452,7 @@ def logit_explorer(
         "true_logit": widgets.FloatSlider(value=true_logit, min=-5.0, max=10.0,
                                           step=0.1, description="true logit"),
     }
-    return Explorer(sliders, compute, draw, figsize=(9, 3.3),
+    return Explorer(sliders, compute, draw, figsize=(7.5, 3.3),
                     title="Cross-entropy loss of a softmax classifier",
                     readout=lambda s: (
                         f"P(true class) = {s['probabilities'][true_class]:.4f}; "
