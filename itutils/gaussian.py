@@ -11,7 +11,8 @@ Every ``cov`` argument is a **variance** (for a univariate Gaussian) or a
 (standard deviation ``sqrt(2)``). Pass ``sigma**2`` if you think in
 standard deviations.
 
-Taught in ``notebooks/02_kl_cross_entropy.ipynb`` (KL between Gaussians)
+Taught in ``notebooks/02_kl_cross_entropy.ipynb`` (KL between Gaussians,
+differential entropy and why it depends on the units)
 and ``notebooks/03_mutual_information.ipynb`` (MI of a Gaussian pair).
 """
 
@@ -107,8 +108,16 @@ def gaussian_entropy(cov, base: float = 2):
 
     Notes
     -----
-    Taught in ``notebooks/03_mutual_information.ipynb``. Among all densities
-    with a given covariance the Gaussian has the largest entropy.
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
+    "Differential entropy", and used in
+    ``notebooks/03_mutual_information.ipynb``. Among all densities with a
+    given covariance the Gaussian has the largest entropy.
+
+    A differential entropy is not a number of bits in the sense of
+    :func:`itutils.entropy`: it is negative when the standard deviation is
+    below ``1 / sqrt(2 pi e) ~ 0.242`` and depends on the units,
+    ``h(aX) = h(X) + log|a|``. Differences of differential entropies
+    (KL divergence, mutual information) do not.
 
     Examples
     --------
@@ -122,6 +131,15 @@ def gaussian_entropy(cov, base: float = 2):
     >>> C = np.array([[1.0, 0.8], [0.8, 1.0]])  # correlation lowers entropy
     >>> bool(gaussian_entropy(C) < 2 * gaussian_entropy(1.0))
     True
+
+    Narrow densities have negative differential entropy, and changing the
+    units (here metres to millimetres, ``a = 1000``) shifts it by ``log2 a``:
+
+    >>> round(gaussian_entropy(0.1**2), 4)
+    -1.2748
+    >>> metres, millimetres = 0.07**2, (1000 * 0.07) ** 2
+    >>> round(gaussian_entropy(millimetres) - gaussian_entropy(metres), 4)
+    9.9658
     """
     scale = log_base(base)
     if np.ndim(cov) == 2:
@@ -138,7 +156,7 @@ def gaussian_entropy(cov, base: float = 2):
 
 
 def gaussian_kl(mu0, cov0, mu1, cov1, base: float = 2):
-    """KL divergence ``KL(N(mu0, cov0) || N(mu1, cov1))`` in closed form.
+    """KL divergence ``D_KL(N(mu0, cov0) || N(mu1, cov1))`` in closed form.
 
     **The covariance arguments are VARIANCES, not standard deviations.**
     ``gaussian_kl(0, 1, 2, 2)`` is KL from ``N(0, 1)`` to the Gaussian with
@@ -163,7 +181,7 @@ def gaussian_kl(mu0, cov0, mu1, cov1, base: float = 2):
     Returns
     -------
     float or ndarray
-        ``KL(N0 || N1) >= 0``, zero only when the two Gaussians are equal.
+        ``D_KL(N0 || N1) >= 0``, zero only when the two Gaussians are equal.
         If either covariance is a 2-D matrix the call is multivariate: both
         means must be 1-D of length ``d`` and both covariances ``(d, d)``.
         Otherwise scalars and 1-D arrays broadcast into a batch of
@@ -174,7 +192,7 @@ def gaussian_kl(mu0, cov0, mu1, cov1, base: float = 2):
     Notes
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section "KL between
-    Gaussians". The chapter's exercise "KL between N(0,1) and N(2,2)" does
+    Gaussians". A question such as "KL between N(0,1) and N(2,2)" does
     not say whether 2 is a variance or a standard deviation; the answers
     differ (1.0966 nats for variance 2, 0.8181 nats for
     standard deviation 2), so always say which.

@@ -193,7 +193,7 @@ def conditional_entropy(pxy, base: float = 2):
 
     Examples
     --------
-    The chain rule, on the chapter's 2x2 table:
+    The chain rule, on chapter 1's 2x2 table:
 
     >>> pxy = np.array([[0.2, 0.1], [0.15, 0.55]])
     >>> round(conditional_entropy(pxy), 4), round(conditional_entropy(pxy.T), 4)
@@ -215,7 +215,7 @@ def conditional_entropy(pxy, base: float = 2):
 
 
 def mutual_information(pxy, base: float = 2):
-    """Mutual information ``I(X; Y) = KL(P(X, Y) || P(X) P(Y))``.
+    """Mutual information ``I(X; Y) = D_KL(P(X, Y) || P(X) P(Y))``.
 
     How much knowing one variable tells about the other:
     ``I(X; Y) = H(X) - H(X | Y) = H(X) + H(Y) - H(X, Y)``. It is zero
@@ -262,7 +262,7 @@ def _pair(p, q, axis):
 
 
 def kl_divergence(p, q, base: float = 2, axis: int = -1):
-    """Kullback-Leibler divergence ``KL(P || Q) = sum P(x) log(P(x) / Q(x))``.
+    """Kullback-Leibler divergence ``D_KL(P || Q) = sum P(x) log(P(x) / Q(x))``.
 
     The extra bits per symbol paid for coding data from ``P`` with a code
     built for ``Q``. It is ``>= 0``, zero only when ``P = Q``, not
@@ -281,13 +281,14 @@ def kl_divergence(p, q, base: float = 2, axis: int = -1):
     Returns
     -------
     float or ndarray
-        ``KL(P || Q)`` per distribution; ``inf`` where ``q = 0 < p``.
+        ``D_KL(P || Q)`` per distribution; ``inf`` where ``q = 0 < p``.
 
     Notes
     -----
-    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section "KL
-    divergence". No epsilon is added: clipping ``q`` would turn an infinite
-    divergence into a large, arbitrary finite number.
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, sections "KL
+    divergence" and "Maximum likelihood is forward KL". No epsilon is
+    added: clipping ``q`` would turn an infinite divergence into a large,
+    arbitrary finite number.
 
     Examples
     --------
@@ -305,10 +306,10 @@ def kl_divergence(p, q, base: float = 2, axis: int = -1):
 
 
 def cross_entropy(p, q, base: float = 2, axis: int = -1):
-    """Cross-entropy ``H(P, Q) = -sum P(x) log Q(x) = H(P) + KL(P || Q)``.
+    """Cross-entropy ``H(P, Q) = -sum P(x) log Q(x) = H(P) + D_KL(P || Q)``.
 
     The average code length when data come from ``P`` but the code was
-    built for ``Q``. Minimising it over ``Q`` is minimising ``KL(P || Q)``,
+    built for ``Q``. Minimising it over ``Q`` is minimising ``D_KL(P || Q)``,
     since ``H(P)`` does not depend on ``Q``.
 
     Parameters
@@ -327,8 +328,11 @@ def cross_entropy(p, q, base: float = 2, axis: int = -1):
 
     Notes
     -----
-    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
-    "Cross-entropy".
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, sections
+    "Cross-entropy" and "Bits per character and perplexity" (perplexity is
+    ``base ** H(P, Q)``). Not to be confused with the joint entropy
+    ``H(X, Y)`` of :func:`joint_entropy`: the arguments here are two
+    distributions of one variable.
 
     Examples
     --------
@@ -351,7 +355,7 @@ def cross_entropy(p, q, base: float = 2, axis: int = -1):
 
 
 def js_divergence(p, q, base: float = 2, axis: int = -1):
-    """Jensen-Shannon divergence ``JS(P, Q) = (KL(P||M) + KL(Q||M)) / 2``.
+    """Jensen-Shannon divergence ``JS(P, Q) = (D_KL(P||M) + D_KL(Q||M)) / 2``.
 
     ``M = (P + Q) / 2``. Symmetric, always finite, between 0 and 1 bit
     (``log_base 2``). This is the divergence itself; its square root is a
@@ -374,7 +378,7 @@ def js_divergence(p, q, base: float = 2, axis: int = -1):
     Notes
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
-    "Jensen-Shannon".
+    "Jensen-Shannon divergence".
 
     Examples
     --------

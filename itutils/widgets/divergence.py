@@ -1,12 +1,13 @@
 """Explorers for chapter 2: KL between two Gaussians, and a softmax's loss.
 
-Two sliders panels, each a thin :class:`~itutils.widgets._panel.Explorer`
+Two slider panels, each a thin :class:`~itutils.widgets._panel.Explorer`
 over pure functions that are tested directly:
 
 * :func:`kl_explorer`: move the mean and standard deviation of ``Q`` against
-  a fixed ``P = N(0, 1)`` and watch ``KL(P||Q)``, ``KL(Q||P)`` and ``JS``
-  (numerical integration, :func:`gaussian_divergences`) next to the closed
-  forms from :func:`itutils.gaussian.gaussian_kl`.
+  a fixed ``P = N(0, 1)`` and watch ``D_KL(P||Q)``, ``D_KL(Q||P)`` and
+  ``JS`` (numerical integration, :func:`gaussian_divergences`) next to the
+  closed forms from :func:`itutils.gaussian.gaussian_kl`, on axes that stay
+  put as the sliders move.
 * :func:`logit_explorer`: move the logit of the true class and watch the
   softmax probabilities and the cross-entropy loss in nats
   (:func:`softmax_loss`).
@@ -40,7 +41,7 @@ __all__ = [
 
 
 def numeric_kl(log_p, log_q, x, base: float = 2) -> float:
-    """``KL(P||Q) = integral p(x) (log p(x) - log q(x)) dx`` on a grid.
+    """``D_KL(P||Q) = integral p(x) (log p(x) - log q(x)) dx`` on a grid.
 
     Integrates with Simpson's rule from *log*-densities, so tails where a
     density underflows to 0 still contribute exactly what they should, and
@@ -60,16 +61,17 @@ def numeric_kl(log_p, log_q, x, base: float = 2) -> float:
     Returns
     -------
     float
-        ``KL(P||Q) >= 0``, or ``inf``.
+        ``D_KL(P||Q) >= 0``, or ``inf``.
 
     Notes
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, sections "KL between
-    two Gaussians" and "Forward and reverse KL".
+    two Gaussians", "When Q misses part of P's support" and "Forward vs
+    reverse KL".
 
     Examples
     --------
-    ``KL(N(0, 1) || N(1, 1)) = 1/2`` nat, exactly:
+    ``D_KL(N(0, 1) || N(1, 1)) = 1/2`` nat, exactly:
 
     >>> x = np.linspace(-12, 13, 2001)
     >>> round(numeric_kl(norm.logpdf(x), norm.logpdf(x, loc=1), x, base=np.e), 6)
@@ -104,7 +106,7 @@ def numeric_kl(log_p, log_q, x, base: float = 2) -> float:
 def numeric_js(log_p, log_q, x, base: float = 2) -> float:
     """Jensen-Shannon divergence of two densities on a grid.
 
-    ``JS = (KL(P||M) + KL(Q||M)) / 2`` with ``M = (P + Q) / 2``; always
+    ``JS = (D_KL(P||M) + D_KL(Q||M)) / 2`` with ``M = (P + Q) / 2``; always
     finite and at most ``log 2`` (one bit).
 
     Parameters
@@ -124,7 +126,7 @@ def numeric_js(log_p, log_q, x, base: float = 2) -> float:
     Notes
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
-    "Jensen-Shannon".
+    "Jensen-Shannon divergence" (the explorer at its end).
 
     Examples
     --------
@@ -200,7 +202,7 @@ def gaussian_divergences(mu: float, sigma: float, base: float = np.e) -> dict:
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section "KL between
     two Gaussians". The closed form is
-    ``KL(N0||N1) = log(s1/s0) + (s0^2 + (m0 - m1)^2) / (2 s1^2) - 1/2``.
+    ``D_KL(N0||N1) = log(s1/s0) + (s0^2 + (m0 - m1)^2) / (2 s1^2) - 1/2``.
 
     Examples
     --------
@@ -245,8 +247,8 @@ def log_softmax(logits, axis: int = -1) -> np.ndarray:
     Notes
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
-    "Cross-entropy loss from logits". ``logsumexp`` subtracts the largest
-    logit first, so ``exp`` never overflows.
+    "The cross-entropy loss of a classifier, from logits". ``logsumexp``
+    subtracts the largest logit first, so ``exp`` never overflows.
 
     Examples
     --------
@@ -295,7 +297,7 @@ def softmax_loss(true_logit: float, other_logits=(1.0, 0.5, 0.8), true_class: in
     Notes
     -----
     Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
-    "Cross-entropy loss from logits".
+    "The cross-entropy loss of a classifier, from logits".
 
     Examples
     --------
@@ -437,8 +439,37 @@ def logit_explorer(
 ) -> Explorer:
     """A slider for the true class's logit, other logits fixed.
 
-    Shows the softmax probabilities and the loss ``-log p_true`` in nats
+    Shows the softmax probabilities and the loss ``-ln p_true`` in nats
     (see :func:`softmax_loss`).
+
+    Parameters
+    ----------
+    true_logit : float, default 3.5
+        Starting value of the true class's logit.
+    other_logits : sequence of float, default (1.0, 0.5, 0.8)
+        The other classes' logits, fixed.
+    true_class : int, default 1
+        Index of the true class.
+
+    Returns
+    -------
+    Explorer
+
+    Notes
+    -----
+    Taught in ``notebooks/02_kl_cross_entropy.ipynb``, section
+    "The cross-entropy loss of a classifier, from logits".
+
+    Examples
+    --------
+    The loss falls as the true logit rises past the others:
+
+    >>> explorer = logit_explorer(true_logit=0.0)
+    >>> round(explorer.shown["loss_nats"], 4)
+    2.0272
+    >>> explorer.sliders["true_logit"].value = 5.0
+    >>> round(explorer.shown["loss_nats"], 4)
+    0.0435
     """
     others = tuple(float(v) for v in other_logits)
 
