@@ -115,6 +115,8 @@ def _self_information(text):
     for p in [1.0, 1 / 2, 1 / 4, 1 / 6, 1 / 52, 1 / 1000]:
         refs += [p, -math.log2(p)]
     _agree(text, refs)
+    _says("entropy-02", "1/1000 costs {} bits", -math.log2(1 / 1000), 2)
+    _says("entropy-02", "or {} nats", -math.log(1 / 1000), 2)
 
 
 @checker("nb01-additivity")
@@ -224,6 +226,7 @@ def _units(text):
     _agree(text, [math.log2(6), math.log(6), math.log(2), 2, math.log(2),
                   1 / math.log(2), 10, math.log10(6), 10, math.log(10),
                   math.log2(10)])
+    _says("entropy-18", r"$\log_2 10 \approx {}$ bits", math.log2(10), 2)
 
 
 # --- 4. maximum entropy --------------------------------------------------------

@@ -55,7 +55,7 @@ def _probability(x, name: str) -> np.ndarray:
 
 
 def binary_entropy(p, base: float = 2):
-    """Entropy of a coin with ``P(X=1) = p``: ``h(p) = -p log p - (1-p) log(1-p)``.
+    """Binary entropy ``h2(p) = -p log p - (1-p) log(1-p)`` of a coin, ``P(X=1) = p``.
 
     Parameters
     ----------
