@@ -67,7 +67,7 @@ def binary_entropy(p, base: float = 2):
     Returns
     -------
     float or ndarray
-        ``h(p)``, symmetric about ``p = 1/2`` where it peaks at one bit;
+        ``h2(p)``, symmetric about ``p = 1/2`` where it peaks at one bit;
         0 at ``p = 0`` and ``p = 1`` (0 log 0 = 0).
 
     Notes
