@@ -210,3 +210,19 @@ def test_logit_explorer_is_readable():
     fig = logit_explorer().figure
     assert min(_text_sizes(fig)) >= 10
     assert fig.get_figwidth() <= 7.5 and fig.get_figheight() <= 4
+
+
+def test_kl_explorer_cuts_tall_bars_where_the_chapter_says():
+    from pathlib import Path
+
+    import nbformat
+
+    explorer = kl_explorer(mu=4.0, sigma=0.2)  # D_KL(P||Q) is about 210 nats
+    ax_b = explorer.figure.axes[1]
+    cut = ax_b.patches[0]
+    assert explorer.shown["kl_pq"] > 100
+    assert cut.get_hatch() == "xx"
+    notebook = Path(__file__).resolve().parents[1] / "notebooks"
+    text = "".join(c.source for c in nbformat.read(
+        notebook / "02_kl_cross_entropy.ipynb", as_version=4).cells)
+    assert f"a bar taller than {cut.get_height():g} nats is cut" in text
