@@ -291,8 +291,8 @@ def label_smoothing_targets(
 
     The two are the same family: ``off_target`` with ``eps`` equals ``uniform``
     with ``eps * K / (K - 1)`` (so torch's ``label_smoothing`` for it is
-    ``eps * K / (K - 1)``, when that is at most 1). The course's source chapter
-    states the uniform formula in a comment but implements ``off_target``
+    ``eps * K / (K - 1)``, when that is at most 1). A common bug is code whose
+    comment states the uniform formula but which implements ``off_target``
     (``fill_(eps / (K - 1))``, true class ``1 - eps``): its numbers are the
     uniform ones for a slightly larger eps.
 

@@ -26,6 +26,12 @@ LEGEND_ORDER = (
 )
 
 
+def _ordered_legend(ax):
+    """Legend handles and labels of a reliability diagram, bars first."""
+    handles, labels = ax.get_legend_handles_labels()
+    return [handles[labels.index(name)] for name in LEGEND_ORDER], list(LEGEND_ORDER)
+
+
 def reliability_diagram(
     ax,
     probs,
@@ -114,7 +120,7 @@ def reliability_diagram(
     if parts:
         ax.set_title(", ".join(parts))
     if legend_loc is not None:
-        ax.legend(loc=legend_loc)
+        ax.legend(*_ordered_legend(ax), loc=legend_loc)
     if counts_ax is None:
         ax.set_xlabel("confidence (top-label probability)")
         return ax
@@ -214,8 +220,6 @@ def reliability_diagrams(
         ticks = 10 ** np.arange(int(np.log10(max(2, counts_top))) + 1)
         strips[0].set_yticks(ticks, [str(t) for t in ticks])
         strips[0].minorticks_off()
-        handles, labels = top[0].get_legend_handles_labels()
-        order = [labels.index(name) for name in LEGEND_ORDER]
-        fig.legend([handles[i] for i in order], LEGEND_ORDER,
-                   loc="outside upper center", ncol=3, frameon=False)
+        fig.legend(*_ordered_legend(top[0]), loc="outside upper center", ncol=3,
+                   frameon=False)
     return fig

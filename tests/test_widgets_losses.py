@@ -73,7 +73,47 @@ def test_explorer_sliders_change_what_is_shown():
     explorer.sliders["n_classes"].value = 3
     assert explorer.shown["target"].shape == (3,)
     assert explorer.shown["p_other"] == pytest.approx(0.1)
-    assert explorer.figure is not None and len(explorer.figure.axes) == 3
+    assert explorer.figure is not None and len(explorer.figure.axes) == 2
+
+
+def _legend_corner_and_ylim(explorer):
+    fig = explorer.figure
+    fig.canvas.draw()
+    ax_loss = fig.axes[1]
+    box = ax_loss.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert not box.overlaps(ax_loss.get_window_extent()), "legend covers the curves"
+    return (round(box.x0, 3), round(box.y1, 3)), ax_loss.get_ylim()
+
+
+def test_smoothing_explorer_is_readable_and_steady():
+    explorer = label_smoothing_explorer()
+    width, height = explorer.figure.get_size_inches()
+    assert width <= 7.5 and height <= 4.0
+    first = _legend_corner_and_ylim(explorer)
+    for eps in (0.0, 0.05, 0.3, 0.9, 1.0):
+        explorer.sliders["eps"].value = eps
+        # The legend neither jumps nor covers data; the loss axis keeps its scale.
+        assert _legend_corner_and_ylim(explorer) == first
+    for variant in ("off_target", "uniform"):
+        explorer.sliders["variant"].value = variant
+        assert _legend_corner_and_ylim(explorer) == first
+    for text in explorer.figure.findobj(plt.Text):
+        if text.get_visible() and text.get_text().strip():
+            assert text.get_fontsize() >= 10, text.get_text()
+
+
+def test_temperature_explorer_is_readable():
+    explorer = temperature_explorer()
+    width, height = explorer.figure.get_size_inches()
+    assert width <= 7.5 and height <= 4.0
+    fig = explorer.figure
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert not box.overlaps(ax.get_window_extent())
+    for text in fig.findobj(plt.Text):
+        if text.get_visible() and text.get_text().strip():
+            assert text.get_fontsize() >= 10, text.get_text()
 
 
 @pytest.mark.parametrize(
