@@ -58,6 +58,8 @@ _LAZY = {
     "label_smoothing_targets": "itutils.losses",
     "label_smoothing_loss": "itutils.losses",
     "expected_calibration_error": "itutils.losses",
+    "fit_temperature": "itutils.losses",
+    "temperature_nll": "itutils.losses",
     "VAE": "itutils.vae",
     "elbo_terms": "itutils.vae",
     "iwae_bound": "itutils.vae",

@@ -106,16 +106,18 @@ def temperature_view(temperature: float, logits=DEFAULT_LOGITS) -> dict:
 TRUE_COLOR, CURVE_COLOR, OPTIMUM_COLOR = OKABE_ITO[2], OKABE_ITO[3], OKABE_ITO[4]
 
 
-def _loss_ylim(n_classes: int) -> float:
-    # Fixed for a given K, so the axis does not jump as eps moves; ln K is the
-    # largest minimum (uniform target) and stays visible.
-    return max(3.0, 1.25 * np.log(n_classes))
+#: Largest K the explorer offers. The axes keep one scale for every setting,
+#: so that one setting can be compared with the next: room for this many
+#: classes, and for the largest minimum, ln K of the uniform target.
+MAX_CLASSES = 20
+LOSS_YMAX = 1.25 * np.log(MAX_CLASSES)
 
 
 def _draw_smoothing(fig, shown, eps, variant, n_classes):
     ax_t, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.0, 1.7)})
     k = np.arange(n_classes)
     ax_t.bar(k, shown["target"], color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
+    ax_t.set_xlim(-0.7, MAX_CLASSES - 0.3)
     ax_t.set_ylim(0, 1.05)
     ax_t.set_xlabel("class (0 is true)")
     ax_t.set_ylabel("target probability")
@@ -126,16 +128,18 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
     ax_l.plot(shown["gaps"], shown["loss_nats"], color=CURVE_COLOR, ls="-",
               label="smoothed")
     gap = shown["gap"]
-    if np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]:
+    # The marker's legend entry is always there, so the legend keeps its size.
+    visible = np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]
+    point = ([gap], [shown["min_loss_nats"]]) if visible else ([], [])
+    ax_l.plot(*point, "o", color=OPTIMUM_COLOR, label="minimum H(q')")
+    if visible:
         ax_l.axvline(gap, color=OPTIMUM_COLOR, ls=":", lw=1.5)
-        ax_l.plot([gap], [shown["min_loss_nats"]], "o", color=OPTIMUM_COLOR,
-                  label="minimum H(q')")
     else:
         where = "+inf" if gap > 0 else "-inf"
         ax_l.text(0.5, 0.9, f"optimum at gap {where}", transform=ax_l.transAxes,
                   ha="center", color=OPTIMUM_COLOR)
     ax_l.set_xlim(GAP_GRID[0], GAP_GRID[-1])
-    ax_l.set_ylim(0, _loss_ylim(n_classes))
+    ax_l.set_ylim(0, LOSS_YMAX)
     ax_l.set_xlabel("logit gap z_true - z_wrong")
     ax_l.set_ylabel("expected loss (nats)")
     ax_l.set_title("loss against the logit gap")
@@ -170,7 +174,7 @@ def label_smoothing_explorer(
                                    continuous_update=True),
         "variant": widgets.ToggleButtons(options=list(VARIANTS), value=variant,
                                          description="variant"),
-        "n_classes": widgets.IntSlider(value=n_classes, min=2, max=20,
+        "n_classes": widgets.IntSlider(value=n_classes, min=2, max=MAX_CLASSES,
                                        description="K classes"),
     }
     return Explorer(sliders, smoothing_view, _draw_smoothing, figsize=(7.5, 3.4),
