@@ -160,7 +160,7 @@ def cross_entropy_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     """Mean cross-entropy ``-ln softmax(logits)[y]`` for class targets, in nats.
 
     With a one-hot target ``P`` and the model's ``Q = softmax(logits)``,
-    ``H(P, Q) = H(P) + KL(P || Q)`` and ``H(P) = 0``: the loss is the surprise
+    ``H(P, Q) = H(P) + D_KL(P || Q)`` and ``H(P) = 0``: the loss is the surprise
     ``-ln Q(y)`` of the true class, the number of nats a code built for ``Q``
     spends on the label.
 
@@ -204,7 +204,7 @@ def cross_entropy_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 
 def kl_div_loss(logits: torch.Tensor, target_dist: torch.Tensor) -> torch.Tensor:
-    """``KL(P || softmax(logits))`` summed over classes, averaged over the batch.
+    """``D_KL(P || softmax(logits))`` summed over classes, averaged over the batch.
 
     ``sum_k P_k (ln P_k - ln Q_k)`` with the convention ``0 ln 0 = 0``, so a
     target with zeros (a one-hot or a sparse soft label) is fine. It differs
@@ -353,8 +353,8 @@ def label_smoothing_loss(
 
     In information terms, with ``u`` the uniform distribution,
     ``H(q', Q) = (1 - eps) H(one_hot, Q) + eps H(u, Q)`` and
-    ``H(u, Q) = ln K + KL(u || Q)``: uniform smoothing adds a penalty
-    ``eps KL(u || Q)`` that pulls predictions away from certainty.
+    ``H(u, Q) = ln K + D_KL(u || Q)``: uniform smoothing adds a penalty
+    ``eps D_KL(u || Q)`` that pulls predictions away from certainty.
 
     Parameters
     ----------
@@ -428,7 +428,7 @@ def smoothed_target_entropy(
 ) -> float:
     """Entropy ``H(q')`` of the smoothed target, in nats: the smallest loss.
 
-    For any prediction ``Q``, ``H(q', Q) = H(q') + KL(q' || Q) >= H(q')``
+    For any prediction ``Q``, ``H(q', Q) = H(q') + D_KL(q' || Q) >= H(q')``
     with equality exactly at ``Q = q'``. Without smoothing ``H(one_hot) = 0``
     and the minimum is approached only as the logits run to infinity.
 
