@@ -5,7 +5,8 @@ One module per idea:
 - :mod:`itutils.measures`: entropy, KL, cross-entropy, JS, MI on probability arrays
 - :mod:`itutils.gaussian`: closed forms for Gaussians
 - :mod:`itutils.estimators`: the same quantities from samples, feature selection
-- :mod:`itutils.losses`: cross-entropy, KL loss, label smoothing, calibration (torch)
+- :mod:`itutils.losses`: cross-entropy, KL loss, label smoothing, calibration and
+  temperature scaling (torch)
 - :mod:`itutils.vae`, :mod:`itutils.bottleneck`, :mod:`itutils.data`,
   :mod:`itutils.plots`, :mod:`itutils.widgets`
 
