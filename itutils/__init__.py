@@ -5,7 +5,8 @@ One module per idea:
 - :mod:`itutils.measures`: entropy, KL, cross-entropy, JS, MI on probability arrays
 - :mod:`itutils.gaussian`: closed forms for Gaussians
 - :mod:`itutils.estimators`: the same quantities from samples, feature selection
-- :mod:`itutils.losses`: cross-entropy, KL loss, label smoothing, calibration (torch)
+- :mod:`itutils.losses`: cross-entropy, KL loss, label smoothing, calibration and
+  temperature scaling (torch)
 - :mod:`itutils.vae`, :mod:`itutils.bottleneck`, :mod:`itutils.data`,
   :mod:`itutils.plots`, :mod:`itutils.widgets`
 
@@ -58,6 +59,8 @@ _LAZY = {
     "label_smoothing_targets": "itutils.losses",
     "label_smoothing_loss": "itutils.losses",
     "expected_calibration_error": "itutils.losses",
+    "fit_temperature": "itutils.losses",
+    "temperature_nll": "itutils.losses",
     "VAE": "itutils.vae",
     "elbo_terms": "itutils.vae",
     "iwae_bound": "itutils.vae",

@@ -21,7 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy.special import entr, softmax
+from scipy.optimize import brentq
+from scipy.special import entr, log_softmax, softmax
 
 from itutils._validate import SUM_TOLERANCE, as_distribution, as_float_array
 
@@ -36,6 +37,8 @@ __all__ = [
     "optimal_logits",
     "expected_loss_at_gap",
     "softmax_with_temperature",
+    "temperature_nll",
+    "fit_temperature",
     "CalibrationBins",
     "calibration_bins",
     "expected_calibration_error",
@@ -157,7 +160,7 @@ def cross_entropy_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
     """Mean cross-entropy ``-ln softmax(logits)[y]`` for class targets, in nats.
 
     With a one-hot target ``P`` and the model's ``Q = softmax(logits)``,
-    ``H(P, Q) = H(P) + KL(P || Q)`` and ``H(P) = 0``: the loss is the surprise
+    ``H(P, Q) = H(P) + D_KL(P || Q)`` and ``H(P) = 0``: the loss is the surprise
     ``-ln Q(y)`` of the true class, the number of nats a code built for ``Q``
     spends on the label.
 
@@ -201,7 +204,7 @@ def cross_entropy_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Ten
 
 
 def kl_div_loss(logits: torch.Tensor, target_dist: torch.Tensor) -> torch.Tensor:
-    """``KL(P || softmax(logits))`` summed over classes, averaged over the batch.
+    """``D_KL(P || softmax(logits))`` summed over classes, averaged over the batch.
 
     ``sum_k P_k (ln P_k - ln Q_k)`` with the convention ``0 ln 0 = 0``, so a
     target with zeros (a one-hot or a sparse soft label) is fine. It differs
@@ -288,8 +291,8 @@ def label_smoothing_targets(
 
     The two are the same family: ``off_target`` with ``eps`` equals ``uniform``
     with ``eps * K / (K - 1)`` (so torch's ``label_smoothing`` for it is
-    ``eps * K / (K - 1)``, when that is at most 1). The course's source chapter
-    states the uniform formula in a comment but implements ``off_target``
+    ``eps * K / (K - 1)``, when that is at most 1). A common bug is code whose
+    comment states the uniform formula but which implements ``off_target``
     (``fill_(eps / (K - 1))``, true class ``1 - eps``): its numbers are the
     uniform ones for a slightly larger eps.
 
@@ -350,8 +353,8 @@ def label_smoothing_loss(
 
     In information terms, with ``u`` the uniform distribution,
     ``H(q', Q) = (1 - eps) H(one_hot, Q) + eps H(u, Q)`` and
-    ``H(u, Q) = ln K + KL(u || Q)``: uniform smoothing adds a penalty
-    ``eps KL(u || Q)`` that pulls predictions away from certainty.
+    ``H(u, Q) = ln K + D_KL(u || Q)``: uniform smoothing adds a penalty
+    ``eps D_KL(u || Q)`` that pulls predictions away from certainty.
 
     Parameters
     ----------
@@ -425,7 +428,7 @@ def smoothed_target_entropy(
 ) -> float:
     """Entropy ``H(q')`` of the smoothed target, in nats: the smallest loss.
 
-    For any prediction ``Q``, ``H(q', Q) = H(q') + KL(q' || Q) >= H(q')``
+    For any prediction ``Q``, ``H(q', Q) = H(q') + D_KL(q' || Q) >= H(q')``
     with equality exactly at ``Q = q'``. Without smoothing ``H(one_hot) = 0``
     and the minimum is approached only as the logits run to infinity.
 
@@ -672,3 +675,198 @@ def expected_calibration_error(probs, targets, n_bins: int = 15) -> float:
     weights = bins.counts[filled] / bins.counts.sum()
     gaps = np.abs(bins.accuracy[filled] - bins.confidence[filled])
     return float(np.sum(weights * gaps))
+
+
+# --- temperature scaling, fitted (numpy; accepts torch tensors) --------------
+
+def _scoring_inputs(logits, targets) -> tuple[np.ndarray, np.ndarray]:
+    """Validated ``(N, K)`` float64 logits (finite) and ``(N,)`` class indices."""
+    z = as_float_array(_as_numpy(logits), "logits")
+    if z.ndim != 2 or z.shape[1] < 2:
+        raise ValueError(
+            f"logits must be 2-D, one row of K >= 2 class logits per sample "
+            f"(N, K), got shape {z.shape}"
+        )
+    if not np.isfinite(z).all():
+        raise ValueError(
+            "logits must be finite: temperature scaling divides them by T, and "
+            "an infinite logit stays infinite; check the model's output"
+        )
+    y = np.asarray(_as_numpy(targets))
+    if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
+        raise TypeError(
+            f"targets must hold integer class indices, got dtype {y.dtype}; "
+            "convert with targets.astype(int) (numpy) or targets.long() (torch)"
+        )
+    if y.shape != (z.shape[0],):
+        raise ValueError(
+            f"targets must have shape ({z.shape[0]},), one label per row of "
+            f"logits, got {y.shape}"
+        )
+    if y.min() < 0 or y.max() >= z.shape[1]:
+        raise ValueError(
+            f"targets must be class indices in 0..{z.shape[1] - 1}, got values "
+            f"from {y.min()} to {y.max()}"
+        )
+    return z, y.astype(np.intp)
+
+
+def _check_temperature(temperature) -> float:
+    real = isinstance(temperature, numbers.Real) and not isinstance(temperature, bool)
+    if not real or not 0 < temperature < math.inf:
+        raise ValueError(
+            f"temperature must be a positive finite number, got {temperature!r}"
+        )
+    return float(temperature)
+
+
+def temperature_nll(logits, targets, temperature: float = 1.0) -> float:
+    """Mean NLL ``-ln softmax(logits / T)[y]`` of temperature-scaled logits, nats.
+
+    The loss that :func:`fit_temperature` minimises over ``T``. It equals
+    ``cross_entropy_loss(logits / T, targets)`` (and torch's
+    ``F.cross_entropy``), computed in float64.
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor, shape (N, K)
+        Finite logits, one row per sample.
+    targets : array_like or torch.Tensor of int, shape (N,)
+    temperature : float > 0, default 1.0
+
+    Returns
+    -------
+    float
+        Nats per sample (divide by ``ln 2`` for bits).
+
+    Examples
+    --------
+    Two classes, logits ``[ln 3, 0]``: class 0 gets probability 3/4, and the
+    NLL of a true class 0 is ``ln(4/3)``. At ``T = 2`` the logits halve and
+    the probability falls to ``sqrt(3) / (1 + sqrt(3))``:
+
+    >>> z, y = [[np.log(3.0), 0.0]], [0]
+    >>> bool(np.isclose(temperature_nll(z, y), np.log(4 / 3)))
+    True
+    >>> bool(np.isclose(temperature_nll(z, y, 2.0), np.log((1 + 3**0.5) / 3**0.5)))
+    True
+
+    Notes
+    -----
+    Taught in ``notebooks/05_loss_functions.ipynb``, section "Temperature
+    scaling, fitted".
+    """
+    z, y = _scoring_inputs(logits, targets)
+    t = _check_temperature(temperature)
+    log_q = log_softmax(z / t, axis=1)
+    return float(-np.mean(log_q[np.arange(len(y)), y]))
+
+
+#: How many e-folds of T away from 1 the fit searches for its minimum.
+_MAX_E_FOLDS = 200
+
+
+def _nll_slope(beta: float, z: np.ndarray, true_logit: np.ndarray) -> float:
+    """d NLL / d beta at inverse temperature beta: mean of E_q[z] - z_y.
+
+    NLL(beta) = mean(logsumexp(beta z) - beta z_y) is convex in beta (its
+    second derivative is the mean variance of z under q = softmax(beta z)), so
+    this slope increases with beta and has at most one zero.
+    """
+    q = softmax(beta * z, axis=1)
+    return float(np.mean(np.sum(q * z, axis=1) - true_logit))
+
+
+def fit_temperature(logits, targets) -> float:
+    """The temperature ``T`` that minimises the NLL of ``softmax(logits / T)``.
+
+    Temperature scaling (Guo et al., 2017) is the standard post-hoc repair of
+    a miscalibrated classifier: keep the trained network, divide its logits
+    by one number ``T`` fitted on held-out (validation) data, never on the
+    training data, whose logits the network has already fitted. ``T > 1``
+    flattens overconfident predictions, ``T < 1`` sharpens underconfident
+    ones; the argmax, hence the accuracy, never changes.
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor, shape (N, K)
+        Finite validation-set logits (not probabilities), ``K >= 2``.
+    targets : array_like or torch.Tensor of int, shape (N,)
+        True classes in ``0..K-1``.
+
+    Returns
+    -------
+    float
+        The minimiser ``T > 0``, to about 12 significant digits.
+
+    Raises
+    ------
+    ValueError
+        When no finite positive ``T`` minimises the NLL: every sample's true
+        class already has the largest logit (the NLL keeps falling as
+        ``T -> 0``: too few validation samples, or a training set used by
+        mistake); the true classes' logits are on average no higher than the
+        mean logit (a model no better than uniform: ``T -> inf``); or every
+        row of logits is constant (the NLL is ``ln K`` whatever ``T``).
+
+    Notes
+    -----
+    With ``beta = 1 / T`` the NLL is convex in ``beta``, and its minimum
+    solves a moment-matching equation: on average, the logit the scaled model
+    *expects*, ``E_q[z]``, equals the logit of the true class. The fit finds
+    the one root of that slope with Brent's method on ``ln beta`` (that is,
+    over ``ln T``), after bracketing it. Taught in
+    ``notebooks/05_loss_functions.ipynb``, section "Temperature scaling,
+    fitted".
+
+    Examples
+    --------
+    A closed case: every sample has logits ``[2, 0]`` and class 0 is right
+    for 3 of 4 samples. The best model gives class 0 probability 3/4, so
+    ``2 / T = ln 3`` and ``T = 2 / ln 3``; the NLL there is the binary
+    entropy of 3/4 in nats, lower than at ``T = 1``:
+
+    >>> z = [[2.0, 0.0]] * 4
+    >>> y = [0, 0, 0, 1]
+    >>> t = fit_temperature(z, y)
+    >>> round(t, 6), round(2 / math.log(3), 6)
+    (1.820478, 1.820478)
+    >>> round(temperature_nll(z, y, t), 4), round(temperature_nll(z, y), 4)
+    (0.5623, 0.6269)
+    """
+    z, y = _scoring_inputs(logits, targets)
+    true_logit = z[np.arange(len(y)), y]
+    if np.all(z.max(axis=1) == z.min(axis=1)):
+        raise ValueError(
+            "every row of logits is constant, so the NLL is ln K whatever the "
+            "temperature; there is nothing to fit"
+        )
+    if np.all(true_logit == z.max(axis=1)):
+        raise ValueError(
+            "every sample's true class already has the largest logit, so the NLL "
+            "keeps falling as T -> 0 and no finite temperature minimises it; fit "
+            "on more held-out samples (never on the training set)"
+        )
+    if _nll_slope(0.0, z, true_logit) >= 0:
+        raise ValueError(
+            "the true classes' logits are on average no higher than the mean "
+            "logit, so the model does no better than uniform guessing and the "
+            "NLL is minimised as T -> inf; check the labels and the model"
+        )
+    # The slope is negative as beta -> 0 and positive as beta -> inf (both
+    # checked above): step ln(beta) from 0 (T = 1) by e-folds to bracket its root.
+    def slope(log_beta):
+        return _nll_slope(math.exp(log_beta), z, true_logit)
+
+    lo, hi = (0.0, 1.0) if slope(0.0) < 0 else (-1.0, 0.0)
+    for _ in range(_MAX_E_FOLDS):
+        if slope(lo) < 0 <= slope(hi):
+            break
+        lo, hi = (hi, hi + 1.0) if slope(hi) < 0 else (lo - 1.0, lo)
+    else:
+        raise ValueError(
+            f"the optimal temperature lies beyond exp(+-{_MAX_E_FOLDS}); the "
+            "logits differ too little or too much to scale"
+        )
+    log_beta = brentq(slope, lo, hi, xtol=1e-13, rtol=4 * np.finfo(float).eps)
+    return float(math.exp(-log_beta))

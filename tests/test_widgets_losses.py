@@ -73,7 +73,52 @@ def test_explorer_sliders_change_what_is_shown():
     explorer.sliders["n_classes"].value = 3
     assert explorer.shown["target"].shape == (3,)
     assert explorer.shown["p_other"] == pytest.approx(0.1)
-    assert explorer.figure is not None and len(explorer.figure.axes) == 3
+    assert explorer.figure is not None and len(explorer.figure.axes) == 2
+
+
+def _legend_box_and_limits(explorer):
+    fig = explorer.figure
+    fig.canvas.draw()
+    ax_target, ax_loss = fig.axes
+    box = ax_loss.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert not box.overlaps(ax_loss.get_window_extent()), "legend covers the curves"
+    limits = [ax.get_xlim() + ax.get_ylim() for ax in (ax_target, ax_loss)]
+    return tuple(round(v, 3) for v in box.extents), limits
+
+
+def test_smoothing_explorer_is_readable_and_steady():
+    explorer = label_smoothing_explorer()
+    width, height = explorer.figure.get_size_inches()
+    assert width <= 7.5 and height <= 4.0
+    first = _legend_box_and_limits(explorer)
+    # The legend neither jumps, resizes nor covers data; the axes keep their
+    # scales, whatever eps, the variant and K.
+    for eps in (0.0, 0.05, 0.3, 0.9, 1.0):
+        explorer.sliders["eps"].value = eps
+        assert _legend_box_and_limits(explorer) == first
+    for variant in ("off_target", "uniform"):
+        explorer.sliders["variant"].value = variant
+        assert _legend_box_and_limits(explorer) == first
+    for k in (2, 20, 10):
+        explorer.sliders["n_classes"].value = k
+        assert _legend_box_and_limits(explorer) == first
+    for text in explorer.figure.findobj(plt.Text):
+        if text.get_visible() and text.get_text().strip():
+            assert text.get_fontsize() >= 10, text.get_text()
+
+
+def test_temperature_explorer_is_readable():
+    explorer = temperature_explorer()
+    width, height = explorer.figure.get_size_inches()
+    assert width <= 7.5 and height <= 4.0
+    fig = explorer.figure
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    box = ax.get_legend().get_window_extent(fig.canvas.get_renderer())
+    assert not box.overlaps(ax.get_window_extent())
+    for text in fig.findobj(plt.Text):
+        if text.get_visible() and text.get_text().strip():
+            assert text.get_fontsize() >= 10, text.get_text()
 
 
 @pytest.mark.parametrize(

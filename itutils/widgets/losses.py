@@ -4,8 +4,8 @@ Two thin :class:`~itutils.widgets._panel.Explorer` panels over pure
 functions that are tested directly:
 
 * :func:`label_smoothing_explorer`: move ``eps`` and pick the variant; see
-  the smoothed target, the loss as a function of the logit gap (its minimum
-  ``H(q')`` in nats) and the optimal logits (:func:`smoothing_view`).
+  the smoothed target and the loss as a function of the logit gap, with its
+  minimum ``H(q')`` in nats at the optimal gap (:func:`smoothing_view`).
 * :func:`temperature_explorer`: move the temperature ``T`` and watch
   ``softmax(z / T)`` sharpen or flatten, with its entropy in bits
   (:func:`temperature_view`).
@@ -29,6 +29,7 @@ from itutils.losses import (
     softmax_with_temperature,
 )
 from itutils.measures import entropy
+from itutils.style import OKABE_ITO
 from itutils.widgets._panel import Explorer
 
 __all__ = [
@@ -100,48 +101,53 @@ def temperature_view(temperature: float, logits=DEFAULT_LOGITS) -> dict:
     }
 
 
-def _draw_smoothing(fig, shown, eps, variant, n_classes):
-    ax_t, ax_l, ax_z = fig.subplots(1, 3)
-    k = np.arange(n_classes)
-    ax_t.bar(k, shown["target"], color=["tab:green"] + ["tab:gray"] * (n_classes - 1))
-    ax_t.set_ylim(0, 1.05)
-    ax_t.set_xlabel("class (0 is the true class)")
-    ax_t.set_title(f"target q': true {shown['p_true']:.4f}, "
-                   f"others {shown['p_other']:.4f}", fontsize="medium")
+# Okabe-Ito colours (itutils.style): the true class and the smoothed curve
+# stand out, the one-hot reference stays grey, the optimum is vermillion.
+TRUE_COLOR, CURVE_COLOR, OPTIMUM_COLOR = OKABE_ITO[2], OKABE_ITO[3], OKABE_ITO[4]
 
-    ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.6", ls="--",
+
+#: Largest K the explorer offers. The axes keep one scale for every setting,
+#: so that one setting can be compared with the next: room for this many
+#: classes, and for the largest minimum, ln K of the uniform target.
+MAX_CLASSES = 20
+LOSS_YMAX = 1.25 * np.log(MAX_CLASSES)
+
+
+def _draw_smoothing(fig, shown, eps, variant, n_classes):
+    ax_t, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.0, 1.7)})
+    k = np.arange(n_classes)
+    ax_t.bar(k, shown["target"], color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
+    ax_t.set_xlim(-0.7, MAX_CLASSES - 0.3)
+    ax_t.set_ylim(0, 1.05)
+    ax_t.set_xlabel("class (0 is true)")
+    ax_t.set_ylabel("target probability")
+    ax_t.set_title("smoothed target q'")
+
+    ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.5", ls="--",
               label="one-hot")
-    ax_l.plot(shown["gaps"], shown["loss_nats"], color="tab:blue",
-              label=f"eps = {eps:.2f}")
-    ax_l.axhline(shown["min_loss_nats"], color="tab:red", lw=0.8)
+    ax_l.plot(shown["gaps"], shown["loss_nats"], color=CURVE_COLOR, ls="-",
+              label="smoothed")
     gap = shown["gap"]
-    if np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]:
-        ax_l.plot([gap], [shown["min_loss_nats"]], "o", color="tab:red",
-                  label="minimum H(q')")
+    # The marker's legend entry is always there, so the legend keeps its size.
+    visible = np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]
+    point = ([gap], [shown["min_loss_nats"]]) if visible else ([], [])
+    ax_l.plot(*point, "o", color=OPTIMUM_COLOR, label="minimum H(q')")
+    if visible:
+        ax_l.axvline(gap, color=OPTIMUM_COLOR, ls=":", lw=1.5)
     else:
         where = "+inf" if gap > 0 else "-inf"
-        ax_l.annotate(f"optimum at gap {where}", xy=(0.5, 0.85),
-                      xycoords="axes fraction", ha="center", color="tab:red")
-    ax_l.set_ylim(0, max(3.0, shown["min_loss_nats"] * 1.2))
+        ax_l.text(0.5, 0.9, f"optimum at gap {where}", transform=ax_l.transAxes,
+                  ha="center", color=OPTIMUM_COLOR)
+    ax_l.set_xlim(GAP_GRID[0], GAP_GRID[-1])
+    ax_l.set_ylim(0, LOSS_YMAX)
     ax_l.set_xlabel("logit gap z_true - z_wrong")
     ax_l.set_ylabel("expected loss (nats)")
-    ax_l.legend(fontsize="small")
-
-    logits = shown["logits"]
-    finite = np.where(np.isfinite(logits), logits, 0.0)
-    ax_z.bar(k, finite, color=["tab:green"] + ["tab:gray"] * (n_classes - 1))
-    ax_z.axhline(0.0, color="0.4", lw=0.8)
-    label = f"{gap:.4f}" if np.isfinite(gap) else ("+inf" if gap > 0 else "-inf")
-    ax_z.set_title(f"optimal logits: gap = {label}", fontsize="medium")
-    if not np.isfinite(gap):
-        ax_z.annotate(f"z_true = {label}", xy=(0, 0), xytext=(0.5, 0.5),
-                      textcoords="axes fraction", ha="center",
-                      arrowprops=dict(arrowstyle="->"))
-    ax_z.set_ylim(min(-1.0, finite.min() - 0.5), max(6.0, finite.max() + 0.5))
+    ax_l.set_title("loss against the logit gap")
+    # Outside the axes, at a fixed place: it never covers a curve or moves.
+    ax_l.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     # Few tick labels: text is most of a redraw's cost (slider latency).
-    for ax in (ax_t, ax_z):
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-    for ax in (ax_t, ax_l, ax_z):
+    ax_t.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    for ax in (ax_t, ax_l):
         ax.locator_params(axis="y", nbins=4)
     ax_l.locator_params(axis="x", nbins=5)
 
@@ -168,11 +174,11 @@ def label_smoothing_explorer(
                                    continuous_update=True),
         "variant": widgets.ToggleButtons(options=list(VARIANTS), value=variant,
                                          description="variant"),
-        "n_classes": widgets.IntSlider(value=n_classes, min=2, max=20,
+        "n_classes": widgets.IntSlider(value=n_classes, min=2, max=MAX_CLASSES,
                                        description="K classes"),
     }
-    return Explorer(sliders, smoothing_view, _draw_smoothing, figsize=(11, 3.6),
-                    title="Label smoothing: target, loss curve and optimal logits",
+    return Explorer(sliders, smoothing_view, _draw_smoothing, figsize=(7.5, 3.4),
+                    title="Label smoothing: the target and the loss it sets",
                     readout=lambda s: (
                         f"true-class target {s['p_true']:.4f}; minimum loss "
                         f"H(q') = {s['min_loss_nats']:.4f} nats at logit gap "
@@ -201,16 +207,15 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
     def draw(fig, shown, temperature):
         ax = fig.subplots()
         k = np.arange(logits.size)
-        ax.bar(k, shown["probs"], color="tab:purple")
-        ax.axhline(1 / logits.size, color="0.5", ls=":", label="uniform")
+        ax.bar(k, shown["probs"], color=CURVE_COLOR)
+        ax.axhline(1 / logits.size, color="0.3", ls=":", lw=1.5, label="uniform 1/K")
         ax.set_ylim(0, 1.05)
         ax.set_xticks(k, [f"z={z:g}" for z in logits])
         ax.set_ylabel("softmax(z / T)")
-        ax.set_title(
-            f"T = {temperature:.3g}: entropy {shown['entropy_bits']:.4f} bits "
-            f"(max {shown['max_entropy_bits']:.4f}), top p = {shown['confidence']:.4f}",
-            fontsize="medium")
-        ax.legend(fontsize="small")
+        ax.set_title(f"T = {temperature:.3g}: entropy {shown['entropy_bits']:.4f} "
+                     f"bits, top p = {shown['confidence']:.4f}")
+        # Outside the axes: with any logits, a bar may reach any corner.
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
 
     slider = widgets.FloatLogSlider(value=temperature, base=10, min=-1.5, max=1.5,
                                     step=0.01, description="T",
