@@ -167,6 +167,7 @@ def _row(chapter, title, control, times, lost) -> dict:
 
 def baseline_tree(ref: str, into: Path) -> Path:
     """``itutils`` and ``notebooks`` of commit ``ref``, unpacked in ``into``."""
+    into.mkdir(parents=True, exist_ok=True)
     archive = subprocess.run(["git", "archive", ref, "itutils", "notebooks"],
                              cwd=ROOT, check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
@@ -238,7 +239,8 @@ def table(rows: dict[str, list[dict]]) -> list[str]:
     before = {(r["chapter"], r["explorer"], r["control"]): r
               for name, rs in rows.items() if name != "current" for r in rs}
     ref = next((name for name in rows if name != "current"), None)
-    head = "| chapter | explorer | control | moves | median (ms) | p95 (ms) | max (ms) |"
+    head = ("| chapter | explorer | control | moves | median (ms) | p95 (ms) "
+            "| max (ms) |")
     rule = "|---|---|---|---:|---:|---:|---:|"
     if ref:
         head += f" {ref}: median | {ref}: p95 |"

@@ -73,8 +73,9 @@ MIN_TEXT_PX = 10
 # tools/build_site.py styles the decks.
 #: Output area of the notebook column, 1366x768, file browser open (CSS px).
 NOTEBOOK_COLUMN_PX = 934
-#: Widest image on a 1280x720 slide (CSS px).
-SLIDE_COLUMN_PX = 1000
+#: Widest image on a 1280x720 slide, unscaled (slide px; reveal.js then
+#: magnifies the 1200x675 slide by 1.02 to fill the screen).
+SLIDE_COLUMN_PX = 1200
 
 COURSE_RC = {
     "figure.dpi": 100,

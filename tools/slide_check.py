@@ -55,8 +55,16 @@ MEASURE = """() => {
   const config = Reveal.getConfig();
   const scale = Reveal.getScale();
   const idx = Reveal.getIndices();
+  // The slide's name: its heading without math (typeset or not) and without
+  // nbconvert's anchor link, so that it is the same from one run to the next.
   const heading = slide.querySelector('h1, h2, h3, h4');
-  const text = (heading || slide).innerText.trim().split('\\n')[0];
+  let text = '(no heading)';
+  if (heading) {
+    const copy = heading.cloneNode(true);
+    copy.querySelectorAll('script, .MathJax, .MathJax_Preview, .MathJax_CHTML, '
+      + '.MathJax_SVG, mjx-container, .anchor-link').forEach(n => n.remove());
+    text = copy.textContent.replace(/\\$[^$]*\\$/g, '').replace(/\\s+/g, ' ').trim();
+  }
   // Content height: from the slide's top to the lowest bottom of its
   // children (a slide made scrollable keeps its content's height here).
   const top = slide.getBoundingClientRect().top;
