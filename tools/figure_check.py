@@ -9,7 +9,8 @@ Usage::
 :func:`check_figure` draws a figure and reads its artists' bounding boxes
 (in display pixels). It reports, each as one :class:`Finding`:
 
-- ``small-text``: text smaller than :data:`~itutils.style.MIN_TEXT_PX` on
+- ``small-text``: text set below :data:`~itutils.style.MIN_FONT_POINTS`, or
+  smaller than :data:`~itutils.style.MIN_TEXT_PX` on
   screen where the figure is shown: the notebook column at 1366x768 with the
   file browser open (:data:`~itutils.style.NOTEBOOK_COLUMN_PX`) and a
   1280x720 slide (:data:`~itutils.style.SLIDE_COLUMN_PX`); a figure wider
@@ -75,6 +76,7 @@ from matplotlib.transforms import Bbox
 from itutils.style import (
     MAX_HEIGHT_INCHES,
     MAX_WIDTH_INCHES,
+    MIN_FONT_POINTS,
     MIN_TEXT_PX,
     NOTEBOOK_COLUMN_PX,
     OKABE_ITO,
@@ -204,6 +206,11 @@ def _small_text(texts, fig, picture: Bbox, where) -> list[Finding]:
     smallest = min(texts, key=lambda t: t.get_fontsize(), default=None)
     if smallest is None:
         return found
+    below = [t for t in texts if t.get_fontsize() < MIN_FONT_POINTS - 1e-9]
+    if below:
+        found.append(Finding(where, "small-text", (
+            f"{len(below)} text(s) set below the course's {MIN_FONT_POINTS} pt: "
+            f"smallest {smallest.get_fontsize():.1f} pt {_describe(smallest)}")))
     for space, px in (("notebook column", NOTEBOOK_COLUMN_PX),
                       ("1280x720 slide", SLIDE_COLUMN_PX)):
         scale = _rendered_scale(picture.width, px)
@@ -281,6 +288,13 @@ def _outside(texts, boxes, picture: Bbox, crop_to_content, where) -> list[Findin
     return found
 
 
+def _inside(box: Bbox, points) -> np.ndarray:
+    """Which of the display points (n, 2) lie inside ``box``."""
+    xy = np.asarray(points, dtype=float).reshape(-1, 2)
+    return ((xy[:, 0] >= box.x0) & (xy[:, 0] <= box.x1)
+            & (xy[:, 1] >= box.y0) & (xy[:, 1] <= box.y1))
+
+
 def _data_in_box(ax, box: Bbox, legend: Legend) -> list[str]:
     """What plotted data of ``ax`` lies inside the display box ``box``."""
     hits = []
@@ -298,7 +312,7 @@ def _data_in_box(ax, box: Bbox, legend: Legend) -> list[str]:
         if drawn and path.intersects_bbox(inner, filled=False):
             hits.append(f"line {line.get_label()!r}")
         elif line.get_marker() not in ("None", "", " ", None) and np.any(
-                inner.contains(*path.vertices.T)):
+                _inside(inner, path.vertices)):
             hits.append(f"markers {line.get_label()!r}")
     for patch in ax.patches:
         if isinstance(patch, Rectangle) and patch.get_visible():
@@ -309,7 +323,7 @@ def _data_in_box(ax, box: Bbox, legend: Legend) -> list[str]:
         if isinstance(collection, PathCollection) and collection.get_visible():
             offsets = collection.get_offset_transform().transform(
                 collection.get_offsets())
-            if len(offsets) and np.any(inner.contains(*np.asarray(offsets).T)):
+            if len(offsets) and np.any(_inside(inner, offsets)):
                 hits.append(f"points {collection.get_label()!r}")
     for image in ax.images:
         if image.get_visible() and image.get_window_extent().overlaps(inner):
@@ -439,7 +453,7 @@ def check_figure(fig: Figure, where: str, *, crop_to_content: bool = True
     >>> _ = ax.plot([0, 1], [0, 1], color="#E69F00")
     >>> _ = ax.set_title("tiny", fontsize=6)
     >>> [f.kind for f in check_figure(fig, "example")]
-    ['small-text', 'small-text']
+    ['small-text', 'small-text', 'small-text']
     """
     if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
