@@ -67,10 +67,10 @@ MIN_FONT_POINTS = 10
 MIN_TEXT_PX = 10
 
 # Where figures are shown, measured once in Chromium (JupyterLab 4.6.6, default
-# theme; tools/measure_layout.py re-measures): the width of a notebook's output
+# theme; tests/test_browser.py re-measures it): the width of a notebook's output
 # area at 1366x768 with the file browser open (a wider image is scaled down to
 # it), and the width an image may take on a reveal.js slide at 1280x720 as
-# tools/build_site.py styles the decks.
+# tools/build_site.py styles the decks (tests/test_slides.py re-measures it).
 #: Output area of the notebook column, 1366x768, file browser open (CSS px).
 NOTEBOOK_COLUMN_PX = 934
 #: Widest image on a 1280x720 slide, unscaled (slide px; reveal.js then

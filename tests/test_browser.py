@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from itutils.style import NOTEBOOK_COLUMN_PX
 from tools import jupyterlab as lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -357,6 +358,11 @@ def test_learner_lab_has_no_instructor_tools(browser, tmp_path):
         assert "@jupyter-widgets/jupyterlab-manager" in extensions, extensions
         # ... and the server runs no nbgrader server extension.
         assert "nbgrader" not in srv.log().lower()
+        # The notebook column the figure check assumes (itutils.style).
+        column = page.evaluate(
+            "() => document.querySelector('.jp-NotebookPanel .jp-OutputArea-output')"
+            ".clientWidth")
+        assert abs(column - NOTEBOOK_COLUMN_PX) <= 2, column
     finally:
         context.close()
         srv.stop()
