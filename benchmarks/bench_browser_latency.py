@@ -265,7 +265,9 @@ def table(rows: dict[str, list[dict]]) -> list[str]:
 
 def main() -> str:
     baseline = os.environ.get("BENCH_BASELINE")
+    load_before = os.getloadavg()[0]
     rows = collect(baseline)
+    load_after = os.getloadavg()[0]
     lines = [
         "## Slider latency in the browser",
         "",
@@ -278,6 +280,9 @@ def main() -> str:
         f"{MEDIAN_TARGET_MS:.0f} ms, p95 < {P95_TARGET_MS:.0f} ms. Reproduce: "
         "`make bench ONLY=browser_latency` (`BENCH_BASELINE=main` adds the "
         "explorers of that commit, measured interleaved in the same run).",
+        f"Load average (1 min) of the machine: {load_before:.1f} at the start, "
+        f"{load_after:.1f} at the end; on a shared machine read the columns "
+        "side by side, not against the targets.",
         "",
         *table(rows),
         "",

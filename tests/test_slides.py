@@ -70,6 +70,8 @@ def test_every_slide_fits_1280x720(measured):
     allowed = slide_check.read_allowlist()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "slides.md").write_text(slide_check.summary(slides) + "\n")
+    (ARTIFACTS / "slide_allowlist.txt").write_text(
+        slide_check.ALLOWLIST_HEADER + "".join(f"{key}\n" for key in bad))
     new = sorted(set(bad) - allowed)
     fitting = sorted(allowed - set(bad))
     message = [slide_check.summary(slides).splitlines()[0]]

@@ -21,7 +21,8 @@ Usage::
   legend entries, annotations) overlapping each other;
 - ``line-through-text``: a plotted line drawn through a label inside the
   axes (an annotation, a bar label, ``ax.text``);
-- ``text-outside``: text running past the edge of the picture (explorers
+- ``text-outside``: a label in the data area crossing the frame of its
+  axes; text running past the edge of the picture (explorers
   render the figure as it is; the notebook's inline backend crops to the
   drawn content, so there only clipped text counts), or cut off by the clip
   box of its axes;
@@ -104,7 +105,9 @@ SAFE_CMAPS = {"viridis", "cividis", "plasma", "inferno", "magma", "Greys",
               "gray", "grey", "binary", "gist_yarg", "gist_gray", "bone",
               "Blues", "Purples", "Oranges", "YlOrBr", "YlGnBu", "PuBu",
               "BuPu", "RdBu", "PuOr", "coolwarm", "bwr", "seismic"}
-# Overlaps smaller than this (display px, both ways) are anti-aliasing.
+# Texts closer than this (display px, both ways) collide: the eye reads two
+# labels that touch as one. Text past an edge by less is anti-aliasing.
+TOUCH_PX = 1.0
 OVERLAP_PX = 1.5
 
 
@@ -241,10 +244,11 @@ def _overlaps(texts, boxes, where) -> list[Finding]:
             a, b = boxes[i], boxes[j]
             dx = min(a.x1, b.x1) - max(a.x0, b.x0)
             dy = min(a.y1, b.y1) - max(a.y0, b.y0)
-            if dx > OVERLAP_PX and dy > OVERLAP_PX:
+            if dx > -TOUCH_PX and dy > -TOUCH_PX:
+                how = (f"overlap by {dx:.0f} x {dy:.0f} px" if min(dx, dy) > 0
+                       else "touch")
                 found.append(Finding(where, "text-overlap", (
-                    f"{_describe(texts[i])} and {_describe(texts[j])} overlap "
-                    f"by {dx:.0f} x {dy:.0f} px")))
+                    f"{_describe(texts[i])} and {_describe(texts[j])} {how}")))
     return found
 
 
@@ -276,6 +280,18 @@ def _outside(texts, boxes, picture: Bbox, crop_to_content, where) -> list[Findin
                 found.append(Finding(where, "text-outside", (
                     f"{_describe(text)} runs {past:.0f} px past the edge of "
                     "the picture")))
+                continue
+        ax = text.axes
+        if ax is not None and text in ax.texts and not text.get_clip_on():
+            frame = ax.bbox
+            inside = Bbox.intersection(box, frame)
+            past = max(frame.x0 - box.x0, box.x1 - frame.x1,
+                       frame.y0 - box.y0, box.y1 - frame.y1)
+            if inside is not None and inside.width > 0 and inside.height > 0 \
+                    and past > OVERLAP_PX:
+                found.append(Finding(where, "text-outside", (
+                    f"{_describe(text)} crosses the frame of its axes "
+                    f"({past:.0f} px past it)")))
                 continue
         clip = text.get_clip_box() if text.get_clip_on() else None
         if clip is not None and text.get_clip_path() is None:
@@ -524,11 +540,14 @@ def check_explorer(explorer, where: str) -> list[Finding]:
         fig = explorer.figure
         frames.append((at, _legend_boxes(fig), _limits(fig)))
         for f in check_figure(fig, where, crop_to_content=False):
-            # One finding per kind and text: the first setting that shows it.
-            key = f"{f.kind}:{f.detail.split(' by ')[0].split(' runs ')[0]}"
+            # One finding per kind and subject (the first setting that shows
+            # it), with the other settings that show the same kind.
+            key = f.kind if f.kind in ONE_PER_KIND else f"{f.kind}:{f.detail}"
             if key not in found:
                 found[key] = f
-                seen_at[key] = at
+                seen_at[key] = [at]
+            elif at not in seen_at[key]:
+                seen_at[key].append(at)
 
     look("start")
     for name, control in explorer.sliders.items():
@@ -540,9 +559,21 @@ def check_explorer(explorer, where: str) -> list[Finding]:
                     f"setting {name} = {value!r} failed: {error}"))
                 continue
             look(f"{name} = {value!r}")
-    findings = [Finding(f.where, f.kind, f"{f.detail} (at {seen_at.get(k, '?')})")
+    findings = [Finding(f.where, f.kind, f"{f.detail} ({_settings(seen_at.get(k))})")
                 for k, f in found.items()]
     return findings + _instability(frames, where)
+
+
+# Kinds whose details change with the numbers on the figure: one finding each.
+ONE_PER_KIND = {"small-text", "too-big", "palette", "legend-covers-data",
+                "colour-only", "line-through-text"}
+
+
+def _settings(ats: list[str] | None) -> str:
+    if not ats:
+        return "at ?"
+    more = f" and {len(ats) - 3} more settings" if len(ats) > 3 else ""
+    return "at " + ", ".join(ats[:3]) + more
 
 
 def _legend_boxes(fig) -> list:
@@ -552,7 +583,8 @@ def _legend_boxes(fig) -> list:
 
 
 def _limits(fig) -> list:
-    return [(tuple(np.round(ax.get_xlim(), 9)), tuple(np.round(ax.get_ylim(), 9)))
+    return [(tuple(float(f"{v:.6g}") for v in ax.get_xlim()),
+             tuple(float(f"{v:.6g}") for v in ax.get_ylim()))
             for ax in fig.axes if ax.get_visible() and ax.axison]
 
 
