@@ -102,6 +102,9 @@ def test_text_past_the_edge_of_an_explorer_picture():
     fig, ax = course_figure()
     ax.text(0.9, 0.5, "beta=0.1 runs on", transform=ax.transAxes)
     assert "text-outside" in kinds(fig)
+    fig, ax = course_figure()
+    ax.annotate("beta=0.1", (0.95, 0.2), xycoords="axes fraction")
+    assert "text-outside" in kinds(fig)
     # ... or its axes clip it.
     fig, ax = course_figure()
     ax.text(0.9, 0.5, "clipped at the frame", transform=ax.transAxes, clip_on=True)

@@ -282,7 +282,10 @@ def _outside(texts, boxes, picture: Bbox, crop_to_content, where) -> list[Findin
                     "the picture")))
                 continue
         ax = text.axes
-        if ax is not None and text in ax.texts and not text.get_clip_on():
+        # ax.text clips nothing (clip_on False); an annotation says clip_on
+        # but has no clip box: neither is cut at the frame.
+        unclipped = not text.get_clip_on() or text.get_clip_box() is None
+        if ax is not None and text in ax.texts and unclipped:
             frame = ax.bbox
             inside = Bbox.intersection(box, frame)
             past = max(frame.x0 - box.x0, box.x1 - frame.x1,
