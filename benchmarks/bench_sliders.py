@@ -9,9 +9,9 @@ built with their defaults in a kernel of their own. Each control is moved
 through 20 values spread over its range (sliders) or its options (dropdowns,
 toggle buttons), one at a time; the time of each
 ``control.value = v`` is the whole synchronous update: ``compute``, ``draw``,
-and the inline backend rendering the PNG. Not included: sending the PNG
-(done by a background thread; it is not even sent here, see
-:func:`unsent_displays`) and the browser round trip (a few ms on loopback).
+and rendering the PNG. Not included: sending the PNG (it is not even sent
+here, see :func:`unsent_displays`) and the browser round trip: the browser
+latency benchmark (bench_browser_latency.py) measures what a learner feels.
 
 Targets (issue 7): median under 100 ms and 95th percentile under 250 ms for
 every control.
@@ -120,9 +120,28 @@ def unsent_displays():
         pub.publish, pub.clear_output = saved
 
 
+@contextmanager
+def unsent_figures(explorer):
+    """Render every figure into the explorer's Image widget, but do not send it.
+
+    The PNG is rendered and assigned as usual (so the time includes it); only
+    the comm message carrying it is dropped, for the reason given in
+    :func:`unsent_displays`.
+    """
+    image = getattr(explorer, "image", None)
+    if image is None:
+        yield
+        return
+    image.send_state = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        del image.send_state
+
+
 def drive(name: str, explorer, build_ms: float = float("nan")) -> list[dict]:
     """Move every control of ``explorer`` through its values; one row each."""
-    with unsent_displays():
+    with unsent_displays(), unsent_figures(explorer):
         return _drive(name, explorer, build_ms)
 
 
@@ -155,10 +174,8 @@ def measure_live(source: str) -> list[dict]:
 
     from itutils.widgets._panel import Explorer
 
-    # gc.get_objects() does not list frozen objects, and building an
-    # Explorer freezes everything alive (see _panel): thaw to find them, then
-    # freeze again as the last explorer built in the notebook left it.
-    gc.unfreeze()
+    # Leave the kernel's garbage collection as the notebook left it: the
+    # explorers are measured as a learner meets them.
     explorers = {}
     for obj in gc.get_objects():
         try:
@@ -166,8 +183,6 @@ def measure_live(source: str) -> list[dict]:
                 explorers[id(obj)] = obj
         except ReferenceError:  # a dead weakref.proxy (torch keeps some)
             continue
-    gc.collect()
-    gc.freeze()
     rows = []
     for explorer in explorers.values():
         rows += drive(f"{source}: {title_of(explorer)}", explorer)
@@ -246,15 +261,16 @@ def collect() -> list[dict]:
 def main() -> str:
     rows = collect()
     lines = [
-        "## Slider latency",
+        "## Slider latency, Python side",
         "",
         "Every explorer as a notebook shows it (the chapter run top to bottom in "
         "a fresh kernel with `%matplotlib inline`, then each live explorer "
         "driven from a probe cell), plus explorer factories no notebook shows; "
         f"each control moved through {VALUES} values over its range. "
         "Time = `control.value = v` until the "
-        "figure is recomputed, drawn and rendered to PNG by the inline backend "
-        "(sending it and the browser round trip are not included). Targets: median < "
+        "figure is recomputed, drawn and rendered to PNG (sending it and the "
+        "browser are not included: see \"Slider latency in the browser\" for "
+        "what a learner feels). Targets: median < "
         f"{MEDIAN_TARGET_MS:.0f} ms, p95 < {P95_TARGET_MS:.0f} ms. "
         "Reproduce: `make bench ONLY=sliders`.",
         "",

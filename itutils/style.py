@@ -32,7 +32,11 @@ __all__ = [
     "LINESTYLES",
     "MARKERS",
     "MAX_WIDTH_INCHES",
+    "MAX_HEIGHT_INCHES",
     "MIN_FONT_POINTS",
+    "MIN_TEXT_PX",
+    "NOTEBOOK_COLUMN_PX",
+    "SLIDE_COLUMN_PX",
     "COURSE_RC",
     "course_style",
     "use_course_style",
@@ -54,8 +58,24 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X"]
 #: Widest figure, in inches at 100 dpi: fits the notebook column at
 #: 1366x768 with the file browser open, and a 1280x720 slide, unscaled.
 MAX_WIDTH_INCHES = 7.5
+#: Tallest figure, in inches at 100 dpi: one figure and its heading fit a
+#: 1280x720 slide.
+MAX_HEIGHT_INCHES = 4.0
 #: Smallest text, in points.
 MIN_FONT_POINTS = 10
+#: Smallest text on screen, in CSS pixels, where the figure is shown.
+MIN_TEXT_PX = 10
+
+# Where figures are shown, measured once in Chromium (JupyterLab 4.6.6, default
+# theme; tests/test_browser.py re-measures it): the width of a notebook's output
+# area at 1366x768 with the file browser open (a wider image is scaled down to
+# it), and the width an image may take on a reveal.js slide at 1280x720 as
+# tools/build_site.py styles the decks (tests/test_slides.py re-measures it).
+#: Output area of the notebook column, 1366x768, file browser open (CSS px).
+NOTEBOOK_COLUMN_PX = 934
+#: Widest image on a 1280x720 slide, unscaled (slide px; reveal.js then
+#: magnifies the 1200x675 slide by 1.02 to fill the screen).
+SLIDE_COLUMN_PX = 1200
 
 COURSE_RC = {
     "figure.dpi": 100,

@@ -5,9 +5,17 @@ token) serves COPIES of notebooks/ from a temporary folder, so JupyterLab's
 autosave never touches the committed notebooks. Headless Debian Chromium,
 driven by Playwright, opens each chapter, runs Run > Run All Cells, waits for
 the kernel, then moves one slider of one explorer with the keyboard and checks
-that the explorer's figure (and its text, if it shows any) changed. Any
+that the explorer's figure (and its text, if it shows any) changed. Then it
+saves the notebook, stops its kernel, closes and reopens it: every explorer
+must show its last figure, not "Error displaying widget: model not found"
+(the saved widget state carries each figure); for the first chapter it then
+restarts the kernel, runs everything again and moves a slider again. Any
 traceback in a cell output, any "Error displaying widget" and any browser
 console error fails the test. Screenshots go to test-artifacts/.
+
+test_learner_lab_has_no_instructor_tools starts JupyterLab the way `make lab`
+does, from the learner's environment (.venv), and checks that no nbgrader
+menu, panel or button is there.
 
 Skipped, with the fix in the message, when no Chromium is installed
 (``apt-get install chromium``; ``CHROMIUM=/path/to/chrome`` for another one).
@@ -15,6 +23,8 @@ Skipped, with the fix in the message, when no Chromium is installed
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
@@ -22,7 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import _jupyterlab as lab
+from itutils.style import NOTEBOOK_COLUMN_PX
+from tools import jupyterlab as lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -43,8 +54,10 @@ CHAPTERS = {
     "06_elbo": ("Importance-weighted", "k"),
 }
 
-# Generous: the VAE chapters train small models when run in the browser.
-RUN_TIMEOUT_MS = 240_000
+# Generous: the VAE chapters train small models when run in the browser, and
+# on a shared 2-core machine (load 7-12) chapter 3 took over 240 s to run.
+# A hang guard, not a speed test.
+RUN_TIMEOUT_MS = 480_000
 STEP_TIMEOUT_MS = 30_000
 
 # Browser console messages that are not errors of the course. Each pattern is
@@ -140,7 +153,7 @@ def _pick_slider(panel, label: str | None):
 
 
 def _figure_src(panel) -> str:
-    image = panel.locator(".widget-output img").first
+    image = lab.figure_of(panel)
     image.wait_for(timeout=STEP_TIMEOUT_MS)
     return image.get_attribute("src") or ""
 
@@ -175,9 +188,9 @@ def _move(slider, key: str) -> None:
 def _settled_figure(page, panel, old_src: str) -> str:
     """Wait for a new figure, then until it stops changing for a second."""
     page.wait_for_function(
-        "([node, old]) => { const img = node.querySelector('.widget-output img');"
+        "([node, old, sel]) => { const img = node.querySelector(sel);"
         " return img && img.getAttribute('src') !== old; }",
-        arg=[panel.element_handle(), old_src],
+        arg=[panel.element_handle(), old_src, lab.FIGURE],
         timeout=STEP_TIMEOUT_MS,
     )
     src = _figure_src(panel)
@@ -192,7 +205,7 @@ def _settled_figure(page, panel, old_src: str) -> str:
 
 
 @pytest.mark.parametrize("chapter", list(CHAPTERS))
-def test_chapter_runs_and_explorer_answers(chapter, page, server):
+def test_chapter_runs_explorer_answers_and_survives_reopen(chapter, page, server):
     notebook = NOTEBOOKS / f"{chapter}.ipynb"
     if not notebook.exists():
         pytest.skip(f"{notebook.name} is not written yet")
@@ -205,14 +218,84 @@ def test_chapter_runs_and_explorer_answers(chapter, page, server):
 
 
 def _check_chapter(chapter, notebook, page, server):
-    title, label = CHAPTERS[chapter]
-
     lab.open_notebook(page, server, notebook.name, RUN_TIMEOUT_MS)
     lab.run_all_cells(page, RUN_TIMEOUT_MS)
     page.screenshot(path=str(ARTIFACTS / f"{chapter}-run.png"), full_page=True)
     errors = lab.cell_errors(page)
     assert not errors, f"{chapter}: errors in cell outputs:\n" + "\n---\n".join(errors)
+    _move_and_check(chapter, page)
+    explorers = lab.explorers(page).count()
 
+    # Day two: save, stop the kernel, close, reopen.
+    lab.save_notebook(page, STEP_TIMEOUT_MS)
+    figures = _saved_figures(server, notebook.name)
+    assert len(figures) >= explorers, (
+        f"{chapter}: the saved notebook holds {len(figures)} explorer figures "
+        f"in its widget state, the page showed {explorers} explorers")
+    assert all(png.startswith(b"\x89PNG") for png in figures), chapter
+    server.shutdown_sessions()
+    lab.open_notebook(page, server, notebook.name, RUN_TIMEOUT_MS)
+    _check_reopened(chapter, page, explorers)
+
+    if chapter == next(iter(CHAPTERS)):
+        # ... and the sliders come back to life after a restart and a run.
+        lab.restart_kernel(page, RUN_TIMEOUT_MS)
+        lab.run_all_cells(page, RUN_TIMEOUT_MS)
+        _move_and_check(chapter, page)
+
+
+def _saved_figures(server, name: str) -> list[bytes]:
+    """The PNGs held by Image widgets in the saved notebook's widget state."""
+    nb = server.api(f"contents/{name}?content=1")["content"]
+    state = nb["metadata"].get("widgets", {}).get(
+        "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    pngs = []
+    for model in state.values():
+        if model.get("model_name") != "ImageModel":
+            continue
+        for buffer in model.get("buffers", []):
+            if buffer.get("path") == ["value"]:
+                pngs.append(base64.b64decode(buffer["data"]))
+    return pngs
+
+
+def _check_reopened(chapter, page, explorers: int) -> None:
+    """Every explorer shows a figure again, and no widget error."""
+    panels = lab.explorers(page)
+    shown = (
+        "([sel, fig, n]) => { const p = document.querySelectorAll(sel);"
+        " return p.length >= n && [...p].every(e => {"
+        "   const img = e.querySelector(fig);"
+        "   return img && img.complete && img.naturalWidth > 100; }); }")
+    try:
+        # The widget manager restores the saved state once the new kernel is
+        # connected ("Loading widget..." until then).
+        try:
+            page.wait_for_function(shown, arg=[lab.EXPLORER, lab.FIGURE, explorers],
+                                   timeout=RUN_TIMEOUT_MS // 2)
+        except playwright_api.TimeoutError:
+            # Seen once with the machine's load at 12 on 2 cores: the page
+            # stayed at "Loading widget..." (jupyterlab-manager gives up
+            # restoring when the new kernel answers too late). A reload, with
+            # the kernel up, restores the widgets; the state is in the file.
+            page.screenshot(path=str(ARTIFACTS / f"{chapter}-reopen-stalled.png"))
+            page.reload(timeout=RUN_TIMEOUT_MS)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=RUN_TIMEOUT_MS)
+            page.wait_for_function(shown, arg=[lab.EXPLORER, lab.FIGURE, explorers],
+                                   timeout=RUN_TIMEOUT_MS // 2)
+    finally:
+        if panels.count():
+            panels.first.scroll_into_view_if_needed()
+            panels.first.screenshot(path=str(ARTIFACTS / f"{chapter}-reopened.png"))
+    errors = lab.cell_errors(page)
+    assert not errors, f"{chapter} reopened: " + "\n".join(errors)
+    assert panels.count() == explorers
+    console = _real_console_errors(page.console_errors)
+    assert not console, f"{chapter} reopened, console:\n" + "\n".join(console)
+
+
+def _move_and_check(chapter, page) -> None:
+    title, label = CHAPTERS[chapter]
     panel = _pick_explorer(page, title)
     slider = _pick_slider(panel, label)
     panel.scroll_into_view_if_needed()
@@ -243,3 +326,56 @@ def _check_chapter(chapter, notebook, page, server):
     assert not errors, f"{chapter}: errors after the move:\n" + "\n".join(errors)
     console = _real_console_errors(page.console_errors)
     assert not console, f"{chapter}: browser console errors:\n" + "\n".join(console)
+
+
+# --- the learner's lab -----------------------------------------------------------
+
+LEARNER_PYTHON = ROOT / ".venv" / "bin" / "python"
+INSTRUCTOR_WORDS = re.compile(
+    r"nbgrader|Create Assignment|Assignment List|Formgrader|Course List|Validate",
+    re.I)
+
+
+def test_learner_lab_has_no_instructor_tools(browser, tmp_path):
+    """`make lab`'s JupyterLab (the learner's .venv) shows no nbgrader at all."""
+    if not LEARNER_PYTHON.exists():
+        pytest.skip(f"no learner environment at {LEARNER_PYTHON}: "
+                    "`make .venv/.installed` builds it (`make test` does)")
+    root = tmp_path / "root"
+    shutil.copytree(NOTEBOOKS, root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    srv = lab.LabServer(root, tmp_path / "state", ARTIFACTS / "learner-lab.log",
+                        python=LEARNER_PYTHON)
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    try:
+        srv.wait_ready()
+        page = context.new_page()
+        page.goto(srv.url("lab/tree/notebooks/01_entropy.ipynb", reset=""),
+                  timeout=RUN_TIMEOUT_MS)
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=RUN_TIMEOUT_MS)
+        page.wait_for_timeout(1000)  # late extensions add their menus now
+        page.screenshot(path=str(ARTIFACTS / "learner-lab.png"))
+        menus = lab.menu_labels(page)
+        assert "Kernel" in menus, menus  # the page is really JupyterLab's
+        assert not [m for m in menus if INSTRUCTOR_WORDS.search(m)], menus
+        # No toolbar button, side panel or tab of nbgrader's.
+        ui = page.evaluate("""() => [...document.querySelectorAll(
+            '.jp-Toolbar-item, .lm-TabBar-tab, .jp-ToolbarButtonComponent')]
+            .map(n => (n.innerText || '') + ' ' + (n.getAttribute('title') || ''))""")
+        assert not [t for t in ui if INSTRUCTOR_WORDS.search(t)], ui
+        # The page's own list of front-end extensions has none of nbgrader's.
+        config = json.loads(page.locator("#jupyter-config-data").inner_text())
+        extensions = [e.get("name", "") for e in
+                      config.get("federated_extensions", [])]
+        assert not [e for e in extensions if "nbgrader" in e], extensions
+        assert "@jupyter-widgets/jupyterlab-manager" in extensions, extensions
+        # ... and the server runs no nbgrader server extension.
+        assert "nbgrader" not in srv.log().lower()
+        # The notebook column the figure check assumes (itutils.style).
+        column = page.evaluate(
+            "() => document.querySelector('.jp-NotebookPanel .jp-OutputArea-output')"
+            ".clientWidth")
+        assert abs(column - NOTEBOOK_COLUMN_PX) <= 2, column
+    finally:
+        context.close()
+        srv.stop()

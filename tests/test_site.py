@@ -93,4 +93,58 @@ def test_widget_output_becomes_its_static_snapshot_or_a_note():
     assert list(first) == ["text/html"]
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in first["text/html"]
     assert 'alt="the explorer"' in first["text/html"]
-    assert second == {"text/html": build_site.EXPLORER_NOTE}
+    # A widget that is not an explorer does not speak of sliders.
+    assert second == {"text/html": build_site.WIDGET_NOTE}
+
+
+def test_every_page_links_previous_index_and_next(site):
+    for section, paths in build_site.notebooks().items():
+        folder = "" if section == "notebooks" else f"{section}/"
+        index = "index.html" if section == "notebooks" else "../index.html"
+        for i, path in enumerate(paths):
+            page = (site / f"{folder}{path.stem}.html").read_text()
+            navs = re.findall(r'<nav class="course-nav (?:top|bottom)".*?</nav>',
+                              page, re.S)
+            assert len(navs) == 2, path.name  # above and below the notebook
+            for nav in navs:
+                assert f'href="{index}"' in nav, path.name
+                assert ('rel="prev"' in nav) == (i > 0), path.name
+                assert ('rel="next"' in nav) == (i + 1 < len(paths)), path.name
+                if i > 0:
+                    assert f'href="{paths[i - 1].stem}.html" rel="prev"' in nav
+                if i + 1 < len(paths):
+                    assert f'href="{paths[i + 1].stem}.html" rel="next"' in nav
+            # Every link of the bar leads to a page that exists.
+            for href in re.findall(r'href="([^"]+)"', navs[0]):
+                assert (site / folder / href).resolve().exists(), (path.name, href)
+
+
+def test_progress_bars_get_a_caption_not_the_explorer_note():
+    view = {"version_major": 2, "version_minor": 0, "model_id": "abc"}
+    bar = nbformat.v4.new_output("display_data", data={
+        build_site.WIDGET_VIEW: view,
+        "text/plain": "beta=1:   0%|          | 0/150 [00:00<?, ?it/s]"})
+    other = nbformat.v4.new_output("display_data", data={
+        build_site.WIDGET_VIEW: view, "text/plain": "IntSlider(value=3)"})
+    explorer = nbformat.v4.new_output("display_data", data={
+        build_site.WIDGET_VIEW: view, "text/plain": build_site.EXPLORER_TEXT})
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "train()", outputs=[bar, other, explorer])])
+    nb, _ = build_site.StaticPage().preprocess(nb, {})
+    shown = [o["data"] for o in nb.cells[0].outputs]
+    assert list(shown[0]) == ["text/html"]
+    assert "Progress bar (beta=1: 150 steps)" in shown[0]["text/html"]
+    assert "slider" not in shown[0]["text/html"]
+    assert shown[1] == {"text/html": build_site.WIDGET_NOTE}
+    assert shown[2] == {"text/html": build_site.EXPLORER_NOTE}
+
+
+def test_committed_progress_bars_are_captioned_on_the_site(site):
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        bars = sum(
+            build_site.progress_note("".join(o.get("data", {}).get("text/plain", "")))
+            is not None
+            for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        page = (site / f"{path.stem}.html").read_text()
+        assert page.count('class="progress-note"') == bars, path.name

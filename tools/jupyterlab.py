@@ -1,7 +1,8 @@
 """A throw-away JupyterLab server and the page actions the browser test needs.
 
-Used by tests/test_browser.py only. The server runs from this environment
-(``sys.executable -m jupyter lab``) on a free loopback port with a random
+Used by the browser tests and benchmarks/bench_browser_latency.py. The server
+runs from an environment (``python -m jupyter lab``, this one by default) on a
+free loopback port with a random
 token, with its settings, workspaces and runtime files in a temporary folder
 so that nothing of the user's JupyterLab set-up leaks in, and nothing the test
 does (autosave, workspace state) leaks out.
@@ -59,21 +60,31 @@ def free_port() -> int:
 
 
 class LabServer:
-    """``jupyter lab`` serving ``root_dir`` on loopback with a random token."""
+    """``jupyter lab`` serving ``root_dir`` on loopback with a random token.
 
-    def __init__(self, root_dir: Path, state_dir: Path, log_path: Path):
+    ``python`` is the interpreter of the environment to serve from (the
+    learner's ``.venv`` for the lab a learner gets, this one by default);
+    ``settings`` adds user settings (by settings file name) to
+    :data:`LAB_SETTINGS`; ``env`` adds environment variables (the kernels
+    inherit them).
+    """
+
+    def __init__(self, root_dir: Path, state_dir: Path, log_path: Path,
+                 python: str | Path = sys.executable,
+                 settings: dict | None = None, env: dict | None = None):
         self.root_dir = root_dir
         self.token = secrets.token_hex(16)
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
+        user_settings = {**LAB_SETTINGS, **(settings or {})}
         settings = state_dir / "user-settings"
-        for name, value in LAB_SETTINGS.items():
+        for name, value in user_settings.items():
             path = settings / name
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(value))
         command = [
-            sys.executable, "-m", "jupyter", "lab",
+            str(python), "-m", "jupyter", "lab",
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={self.port}",
@@ -87,7 +98,7 @@ class LabServer:
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")
-        env = dict(os.environ)
+        env = {**os.environ, **(env or {})}
         # Runtime files (connection files, server info) and the IPython
         # profile go to the temporary folder too.
         env["JUPYTER_RUNTIME_DIR"] = str(state_dir / "runtime")
@@ -192,7 +203,36 @@ def wait_kernel_idle(page, timeout_ms: int) -> None:
 def menu(page, top: str, item: str) -> None:
     """Click ``top`` in the menu bar, then ``item`` in its menu."""
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+    # JupyterLab writes "..." as one character, the ellipsis.
+    label = (f"^{re.escape(item[:-3])}(\u2026|\\.\\.\\.)$" if item.endswith("...")
+             else f"^{re.escape(item)}$")
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(label)).click()
+
+
+def menu_labels(page) -> list[str]:
+    """The labels of the menu bar (File, Edit, ...)."""
+    return [t.strip() for t in
+            page.locator(".lm-MenuBar-itemLabel").all_inner_texts()]
+
+
+def save_notebook(page, timeout_ms: int) -> None:
+    """Save the open notebook (Ctrl+S) and wait until it is no longer dirty."""
+    page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").click(
+        position={"x": 5, "y": 5})
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+s")
+    page.wait_for_function(
+        "() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')",
+        timeout=timeout_ms,
+    )
+
+
+def restart_kernel(page, timeout_ms: int) -> None:
+    """Kernel > Restart Kernel..., accept the dialog, wait for the kernel."""
+    menu(page, "Kernel", "Restart Kernel...")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.wait_for_timeout(500)
+    wait_kernel_idle(page, timeout_ms)
 
 
 def run_all_cells(page, timeout_ms: int) -> None:
@@ -236,9 +276,21 @@ def cell_errors(page) -> list[str]:
     return found
 
 
+# An explorer is an output that is a widget box holding a control and a
+# figure: an Image widget (itutils.widgets._panel today) or an <img> in an
+# Output widget (explorers before the Image widget; the latency benchmark
+# measures both).
+EXPLORER = (".jp-OutputArea-output > .jupyter-widgets.widget-vbox"
+            ":has(.widget-slider, .widget-dropdown, .widget-toggle-buttons)"
+            ":has(img.widget-image, .widget-output img)")
+FIGURE = "img.widget-image, .widget-output img"
+
+
 def explorers(page):
-    """The explorers on the page: widget boxes holding a slider and an Output."""
-    return page.locator(
-        ".jp-OutputArea-output > .jupyter-widgets.widget-vbox"
-        ":has(.widget-slider):has(.widget-output)"
-    )
+    """The explorers on the page (see :data:`EXPLORER`)."""
+    return page.locator(EXPLORER)
+
+
+def figure_of(panel):
+    """An explorer's figure, the ``<img>`` its PNG is shown in."""
+    return panel.locator(FIGURE).first
