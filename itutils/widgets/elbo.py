@@ -82,7 +82,7 @@ def kl_mc_view(
 def _draw_kl(fig, shown, n_samples, xlim=None):
     ax = fig.subplots()
     estimates = shown["estimates"]
-    ax.hist(estimates, bins=30, range=xlim, color=OKABE_ITO[1],
+    ax.hist(estimates, bins=30, color=OKABE_ITO[1],
             label=f"{len(estimates)} estimates")
     ax.axvline(shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
                label="closed form")
