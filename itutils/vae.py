@@ -527,8 +527,7 @@ def beta_sweep(
     Notes
     -----
     The rate-distortion trade-off and posterior collapse of
-    ``notebooks/04_vae.ipynb`` (section "beta-VAE"), reused in
-    ``notebooks/06_elbo.ipynb``.
+    ``notebooks/04_vae.ipynb`` (section "beta-VAE").
 
     Examples
     --------

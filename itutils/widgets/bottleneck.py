@@ -174,9 +174,9 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     ax_curve.plot(curve.i_xt, curve.i_ty, ".-", color="0.6", lw=1, ms=3,
                   label="IB curve")
     ax_curve.axvline(shown["h_x"], ls="--", color=OKABE_ITO[0], lw=1.5,
-                     label="H(X)")
+                     label=f"H(X) = {shown['h_x']:.3f}")
     ax_curve.axhline(shown["i_xy"], ls=":", color=OKABE_ITO[2], lw=2,
-                     label="I(X;Y)")
+                     label=f"I(X;Y) = {shown['i_xy']:.3f}")
     ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "D", color=OKABE_ITO[4], ms=8,
                   label=f"beta = {shown['beta']:.3g}")
     # The IB objective's level line through the point has slope 1 / beta.
