@@ -66,6 +66,7 @@ _LAZY = {
     "iwae_bound": "itutils.vae",
     "train_vae": "itutils.vae",
     "beta_sweep": "itutils.vae",
+    "fit_gaussian_q": "itutils.vae",
     "load_digits_binary": "itutils.data",
     "load_digits_classification": "itutils.data",
     "load_mnist": "itutils.data",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import distributions as D
@@ -13,6 +14,7 @@ from itutils.vae import (
     VAE,
     bernoulli_log_likelihood,
     elbo_terms,
+    fit_gaussian_q,
     gaussian_kl,
     iwae_bound,
     train_vae,
@@ -259,3 +261,83 @@ def test_bad_input_is_refused_with_clear_messages(data):
         VAE(64, 8, 0)
     with pytest.raises(TypeError, match="data must be"):
         train_vae(model, {"x": data.x_train}, epochs=1, progress=False)
+
+
+# ------------------------------------------------ the best q per example
+
+
+def test_fit_gaussian_q_finds_the_prior_when_the_decoder_ignores_z():
+    """With p(x|z) = p(x) the ELBO is const - KL(q || p(z)), so the best q is p(z)."""
+    model = hand_model(mu=1.5, logvar=-2.0, decoder_weight=[0.0, 0.0],
+                       decoder_bias=[0.3, -0.7])
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    mu, logvar = fit_gaussian_q(model, x, steps=600, lr=0.05)
+    assert torch.allclose(mu, torch.zeros_like(mu), atol=0.02)
+    assert torch.allclose(logvar, torch.zeros_like(logvar), atol=0.02)
+
+
+def test_fit_gaussian_q_matches_the_exact_optimum_of_a_1d_model():
+    """A 1-D latent: the ELBO by quadrature, maximised on a fine grid of (m, s)."""
+    model = hand_model(mu=0.0, logvar=0.0, decoder_weight=[3.0, -2.0],
+                       decoder_bias=[0.5, 0.2])
+    x = torch.tensor([[1.0, 0.0]])
+    mu, logvar = fit_gaussian_q(model, x, steps=600, lr=0.05, n_samples=64)
+    z = torch.linspace(-8, 8, 4001, dtype=torch.float64)
+    with torch.no_grad():
+        logits = model.decode(z[:, None].float()).double()
+    log_lik = D.Bernoulli(logits=logits).log_prob(x.double()).sum(-1)
+
+    def elbo(m, log_v):
+        q = D.Normal(m, math.exp(0.5 * log_v))
+        dz = float(z[1] - z[0])
+        fit = float((q.log_prob(z).exp() * log_lik).sum()) * dz
+        return fit - float(D.kl_divergence(q, D.Normal(0.0, 1.0)))
+
+    grid = [(m, lv) for m in np.linspace(-1.5, 1.5, 61)
+            for lv in np.linspace(-3, 0.5, 36)]
+    best = max(elbo(m, lv) for m, lv in grid)
+    found = elbo(float(mu), float(logvar))
+    assert found == pytest.approx(best, abs=5e-3)
+    assert found >= best - 5e-3
+
+
+def test_fit_gaussian_q_improves_and_leaves_the_model_alone(data, trained):
+    x = data.x_test[:20]
+    before = [p.detach().clone() for p in trained.parameters()]
+    threads = torch.get_num_threads()
+    state = torch.get_rng_state()
+    mu, logvar = fit_gaussian_q(trained, x, steps=150, seed=3)
+    after = list(trained.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    assert all(p.requires_grad for p in trained.parameters())
+    assert torch.get_num_threads() == threads
+    assert torch.equal(torch.get_rng_state(), state)
+    assert not mu.requires_grad and mu.shape == (20, 4) and logvar.shape == (20, 4)
+
+    def elbo(mu, logvar):  # common draws for both q's, torch.distributions
+        gen = torch.Generator().manual_seed(7)
+        q = D.Normal(mu, torch.exp(0.5 * logvar))
+        z = mu + q.scale * torch.randn(4000, *mu.shape, generator=gen)
+        with torch.no_grad():
+            fit = D.Bernoulli(logits=trained.decode(z)).log_prob(x).sum(-1).mean(0)
+        return fit - D.kl_divergence(q, D.Normal(0.0, 1.0)).sum(-1)
+
+    with torch.no_grad():
+        gain = elbo(mu, logvar) - elbo(*trained.encode(x))
+    assert float(gain.mean()) > 0
+    assert float(gain.min()) > -0.05
+    # Deterministic given the seed.
+    again = fit_gaussian_q(trained, x, steps=150, seed=3)
+    assert torch.equal(again[0], mu) and torch.equal(again[1], logvar)
+
+
+def test_fit_gaussian_q_refuses_bad_arguments(trained):
+    x = torch.zeros(2, 64)
+    with pytest.raises(ValueError, match="steps"):
+        fit_gaussian_q(trained, x, steps=0)
+    with pytest.raises(ValueError, match="n_samples"):
+        fit_gaussian_q(trained, x, n_samples=0)
+    with pytest.raises(ValueError, match="lr"):
+        fit_gaussian_q(trained, x, lr=float("nan"))
+    with pytest.raises(ValueError, match="shape"):
+        fit_gaussian_q(trained, torch.zeros(2, 3))

@@ -19,6 +19,7 @@ import numpy as np
 
 from itutils.bottleneck import IBCurve, blahut_arimoto_capacity, ib_curve
 from itutils.measures import entropy
+from itutils.style import OKABE_ITO
 from itutils.widgets._panel import Explorer
 
 __all__ = [
@@ -155,13 +156,13 @@ def ib_point(curve: IBCurve, beta: float) -> dict:
 
 
 def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
-    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.4]})
+    ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
     enc = canonical_encoder(shown["encoder"], px)
     image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     n_x, n_t = enc.shape
-    if n_x * n_t <= 64:  # numbers only where they stay readable
+    if n_x * n_t <= 16:  # numbers only where they stay readable at 10 pt
         for (i, j), v in np.ndenumerate(enc):
-            ax_enc.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
+            ax_enc.text(j, i, f"{v:.2f}", ha="center", va="center",
                         color="black" if v > 0.5 else "white")
     ax_enc.set_xticks(range(n_t))
     ax_enc.set_yticks(range(n_x))
@@ -171,27 +172,26 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     fig.colorbar(image, ax=ax_enc, fraction=0.046, ticks=[0, 0.5, 1])
 
     ax_curve.plot(curve.i_xt, curve.i_ty, ".-", color="0.6", lw=1, ms=3,
-                  label="IB curve (grid of beta)")
-    ax_curve.axvline(shown["h_x"], ls="--", color="C1", lw=1,
-                     label=f"H(X) = {shown['h_x']:.4f} bits")
-    ax_curve.axhline(shown["i_xy"], ls=":", color="C2", lw=1.5,
-                     label=f"I(X;Y) = {shown['i_xy']:.4f} bits")
-    ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "o", color="C3", ms=8,
+                  label="IB curve")
+    ax_curve.axvline(shown["h_x"], ls="--", color=OKABE_ITO[0], lw=1.5,
+                     label=f"H(X) = {shown['h_x']:.3f}")
+    ax_curve.axhline(shown["i_xy"], ls=":", color=OKABE_ITO[2], lw=2,
+                     label=f"I(X;Y) = {shown['i_xy']:.3f}")
+    ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "D", color=OKABE_ITO[4], ms=8,
                   label=f"beta = {shown['beta']:.3g}")
     # The IB objective's level line through the point has slope 1 / beta.
     xs = np.array([0.0, shown["h_x"]])
     ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
-                  color="C3", lw=0.8, alpha=0.6, label="slope 1 / beta")
+                  ls="-.", color=OKABE_ITO[4], lw=1, label="slope 1/beta")
     ax_curve.set_xlim(-0.03 * shown["h_x"], 1.08 * shown["h_x"])
     ax_curve.set_ylim(-0.05 * shown["i_xy"], 1.25 * shown["i_xy"])
-    ax_curve.set_xlabel("I(X;T) [bits]  (compression cost)")
-    ax_curve.set_ylabel("I(T;Y) [bits]  (relevance)")
-    ax_curve.set_title(
-        f"I(X;T) = {shown['i_xt']:.4f}, I(T;Y) = {shown['i_ty']:.4f} bits"
-    )
+    ax_curve.set_xlabel("I(X;T) (bits)")
+    ax_curve.set_ylabel("I(T;Y) (bits)")
+    ax_curve.set_title(f"({shown['i_xt']:.3f}, {shown['i_ty']:.3f}) bits")
     # Few tick labels: text is most of a redraw's cost (slider latency).
     ax_curve.locator_params(nbins=4)
-    ax_curve.legend(fontsize=7, loc="lower right")
+    # Outside the axes, so that it never covers the curve.
+    ax_curve.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
 
 
 def ib_explorer(
@@ -239,7 +239,7 @@ def ib_explorer(
     -----
     Taught in ``notebooks/04_vae.ipynb``, section "The information
     bottleneck". In a notebook: ``ib_explorer()`` as the last line of a
-    cell marked ``# NBVAL_IGNORE_OUTPUT``.
+    cell tagged ``nbval-ignore-output``.
 
     Examples
     --------
@@ -277,7 +277,7 @@ def ib_explorer(
         _draw_ib(fig, shown, curve, px)
 
     explorer = Explorer(
-        {"beta": slider}, compute, draw, figsize=(9.5, 3.8),
+        {"beta": slider}, compute, draw, figsize=(7.5, 3.2),
         title="Information bottleneck: min I(X;T) - beta I(T;Y)",
         readout=lambda s: (
             f"beta = {s['beta']:.3g}: I(X;T) = {s['i_xt']:.4f} bits, "
@@ -415,20 +415,21 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
         ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         ax_c.plot(grid, binary_channel_capacity(kind, grid), color="0.5",
                   label="closed form")
-        ax_c.plot([flip], [shown["capacity"]], "o", color="C3",
+        ax_c.plot([flip], [shown["capacity"]], "D", color=OKABE_ITO[4],
                   label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
-        ax_c.set_xlabel("noise probability p")
+        ax_c.set_xlabel(f"noise probability p ({kind})")
         ax_c.set_ylabel("capacity [bits per use]")
         ax_c.set_ylim(-0.03, 1.05)
-        ax_c.set_title(kind)
-        ax_c.legend(fontsize=8)
-        ax_p.bar([0, 1], shown["input_distribution"], color=["C0", "C1"])
+        # Above the axes: every channel's curve runs through the top corners.
+        ax_c.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2,
+                    borderaxespad=0.2)
+        ax_p.bar([0, 1], shown["input_distribution"], color=OKABE_ITO[:2])
         ax_p.set_xticks([0, 1])
         ax_p.set_ylim(0, 1)
         ax_p.set_xlabel("input x")
         ax_p.set_title("optimal input p(x)")
 
-    return Explorer(sliders, capacity_point, draw, figsize=(8.5, 3.3),
+    return Explorer(sliders, capacity_point, draw, figsize=(7.5, 3.3),
                     title="Channel capacity by Blahut-Arimoto",
                     readout=lambda s: (
                         f"capacity {s['capacity']:.4f} bits per use "

@@ -18,7 +18,9 @@ import math
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
+from itutils.style import OKABE_ITO
 from itutils.vae import VAE, elbo_terms, gaussian_kl, log_importance_weights
 from itutils.widgets._panel import Explorer
 
@@ -77,20 +79,20 @@ def kl_mc_view(
     }
 
 
-def _draw_kl(fig, shown, n_samples):
+def _draw_kl(fig, shown, n_samples, xlim=None):
     ax = fig.subplots()
     estimates = shown["estimates"]
-    ax.hist(estimates, bins=30, color="tab:blue", alpha=0.7,
-            label=f"{len(estimates)} estimates, S = {n_samples}")
-    ax.axvline(shown["analytic_nats"], color="tab:red",
-               label=f"closed form {shown['analytic_nats']:.4f} nats")
-    ax.axvline(shown["mean_nats"], color="k", ls="--",
-               label=f"mean {shown['mean_nats']:.4f} nats")
-    ax.set_xlabel("Monte Carlo estimate of KL(q(z|x) || p(z)) (nats)")
+    ax.hist(estimates, bins=30, color=OKABE_ITO[1],
+            label=f"{len(estimates)} estimates")
+    ax.axvline(shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
+               label="closed form")
+    ax.axvline(shown["mean_nats"], color="k", ls="--", label="their mean")
+    if xlim is not None:  # one scale for every S, so that the narrowing shows
+        ax.set_xlim(*xlim)
+    ax.set_xlabel("estimate of D_KL(q(z|x) || p(z)) (nats)")
     ax.set_ylabel("count")
-    ax.set_title(f"spread (standard deviation) {shown['std_nats']:.4f} nats",
-                 fontsize="medium")
-    ax.legend(fontsize="small")
+    ax.set_title(f"S = {n_samples}: spread {shown['std_nats']:.4f} nats")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
 
 
 def kl_mc_explorer(
@@ -104,6 +106,9 @@ def kl_mc_explorer(
     Carlo".
     """
     mu, logvar = mu.detach().reshape(-1), logvar.detach().reshape(-1)
+    # The x-axis is fixed by the widest histogram (the smallest S).
+    widest = kl_mc_view(mu, logvar, min(KL_SAMPLE_SIZES), n_repeats)["estimates"]
+    xlim = (float(widest.min()), float(widest.max()))
     slider = widgets.SelectionSlider(
         options=list(KL_SAMPLE_SIZES), value=n_samples, description="samples S",
         continuous_update=False,
@@ -111,8 +116,8 @@ def kl_mc_explorer(
     return Explorer(
         {"n_samples": slider},
         lambda n_samples: kl_mc_view(mu, logvar, n_samples, n_repeats),
-        _draw_kl,
-        figsize=(7, 3.5),
+        lambda fig, shown, n_samples: _draw_kl(fig, shown, n_samples, xlim),
+        figsize=(7.5, 3.2),
         title="Monte Carlo KL: mean and spread as the sample grows",
         readout=lambda s: (
             f"S = {s['n_samples']}: mean estimate {s['mean_nats']:.4f} nats, spread "
@@ -172,41 +177,70 @@ def iwae_curve(
 
 def _draw_iwae(fig, shown, k):
     ax = fig.subplots()
-    ax.semilogx(shown["ks"], shown["bounds_nats"], "o-", color="tab:blue",
+    ax.semilogx(shown["ks"], shown["bounds_nats"], "o-", color=OKABE_ITO[3],
                 label="mean L_k")
-    ax.axhline(shown["elbo_nats"], color="tab:red", ls="--",
-               label=f"ELBO {shown['elbo_nats']:.4f} nats")
-    ax.plot([k], [shown["bound_nats"]], "o", ms=12, color="tab:orange",
-            label=f"L_{k} = {shown['bound_nats']:.4f} nats")
+    ax.axhline(shown["elbo_nats"], color=OKABE_ITO[0], ls="--", label="ELBO")
+    levels = [shown["elbo_nats"], *shown["bounds_nats"]]
+    if shown.get("log_px_nats") is not None:
+        ax.axhline(shown["log_px_nats"], color="k", ls=":", lw=2,
+                   label="log p(x), exact")
+        levels.append(shown["log_px_nats"])
+    ax.plot([k], [shown["bound_nats"]], "D", ms=10, color=OKABE_ITO[4],
+            label=f"L_k at k = {k}")
+    # Fixed limits and five ticks: the axis does not move with the slider.
+    low, high = min(levels), max(levels)
+    pad = 0.1 * (high - low) + 1e-3
+    ax.set_ylim(low - pad, high + pad)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_xlabel("importance samples k")
-    ax.set_ylabel("mean bound on log p(x) (nats)")
-    ax.set_title(f"gain over the ELBO: {shown['gain_nats']:.4f} nats",
-                 fontsize="medium")
-    ax.locator_params(axis="y", nbins=4)  # few tick labels: text is most of a redraw
-    ax.legend(fontsize="small", loc="lower right")
+    ax.set_ylabel("mean bound (nats)")
+    ax.set_title(f"L_{k} = {shown['bound_nats']:.3f} nats, "
+                 f"{shown['gain_nats']:.3f} above the ELBO")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
 
 
 def iwae_explorer(model: VAE, x: torch.Tensor, ks=IWAE_KS, k: int = 1,
-                  seed: int = 0) -> Explorer:
+                  seed: int = 0, log_px: float | None = None) -> Explorer:
     """A slider over ``k``: the bound ``L_k`` against the ELBO (table computed once).
+
+    Parameters
+    ----------
+    model : VAE
+    x : torch.Tensor, shape (n, input_dim)
+    ks : sequence of int, default :data:`IWAE_KS`
+        The values the slider offers.
+    k : int, default 1
+        Starting value, one of ``ks``.
+    seed : int, default 0
+        Seeds the importance samples (see :func:`iwae_curve`).
+    log_px : float, optional
+        The mean exact ``log p(x)`` over ``x`` in nats, when it is known (a
+        2-D latent space lets a grid compute it): drawn as the line that
+        every ``L_k`` stays below and approaches.
 
     Notes
     -----
     ``notebooks/06_elbo.ipynb``, section "Tighter bounds".
     """
     table = iwae_curve(model, x, ks, seed)
+    table["log_px_nats"] = None if log_px is None else float(log_px)
 
     def compute(k):
         bound = table["bounds_nats"][table["ks"].index(k)]
         return {**table, "k": k, "bound_nats": bound,
                 "gain_nats": bound - table["elbo_nats"]}
 
+    def readout(s):
+        text = (f"k = {s['k']}: L_k = {s['bound_nats']:.4f} nats, "
+                f"{s['gain_nats']:.4f} nats above the ELBO")
+        if s["log_px_nats"] is not None:
+            text += f", {s['log_px_nats'] - s['bound_nats']:.4f} below log p(x)"
+        return text
+
     slider = widgets.SelectionSlider(
         options=list(table["ks"]), value=k, description="k",
         continuous_update=False,
     )
-    return Explorer({"k": slider}, compute, _draw_iwae, figsize=(7, 3.5),
+    return Explorer({"k": slider}, compute, _draw_iwae, figsize=(7.5, 3.2),
                     title="Importance-weighted bounds tighten with k",
-                    readout=lambda s: (
-                        f"k = {s['k']}: L_k = {s['bound_nats']:.4f} nats, "
-                        f"{s['gain_nats']:.4f} nats above the ELBO"))
+                    readout=readout)

@@ -3,7 +3,7 @@
 The models are trained once (:func:`itutils.vae.beta_sweep`); the beta
 slider only looks them up, so it answers at once. For the chosen beta it
 shows a few test digits with their reconstructions, the test set in the 2-D
-latent space coloured by digit, and the model's (rate, distortion) point on
+latent space drawn as digit glyphs, and the model's (rate, distortion) point on
 the curve of the whole sweep (:func:`beta_view`).
 
 Taught in ``notebooks/04_vae.ipynb``, section "beta-VAE".
@@ -15,10 +15,65 @@ import ipywidgets as widgets
 import numpy as np
 import torch
 
+from itutils.style import OKABE_ITO
 from itutils.vae import BetaResult
 from itutils.widgets._panel import Explorer
 
-__all__ = ["beta_view", "beta_vae_explorer"]
+__all__ = ["DIGIT_COLOURS", "beta_view", "beta_vae_explorer", "plot_latent_digits"]
+
+#: Ten colours for the ten digits, after Paul Tol's colour-blind-safe "muted"
+#: scheme (its pale grey replaced by a dark one, visible on white). Colour
+#: alone never tells two digits apart: :func:`plot_latent_digits` draws each
+#: point as its digit's glyph.
+DIGIT_COLOURS = (
+    "#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
+    "#DDCC77", "#CC6677", "#882255", "#AA4499", "#555555",
+)
+
+
+def plot_latent_digits(ax, latent, labels, size: float = 40.0) -> None:
+    """Scatter 2-D latent codes, each drawn as its digit (0-9) in its colour.
+
+    A legend or colour bar for ten classes is hard to read and, with most
+    palettes, impossible for a colour-blind reader; a glyph says its class
+    itself, and the colours (:data:`DIGIT_COLOURS`) only help to see clusters.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    latent : array_like, shape (n, 2)
+        The codes, e.g. posterior means ``mu(x)``.
+    labels : array_like of int, shape (n,)
+        Digits 0-9.
+    size : float, default 40
+        Marker area in points^2.
+
+    Notes
+    -----
+    ``notebooks/04_vae.ipynb``, section "The latent space", and the beta-VAE
+    explorer.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> plot_latent_digits(ax, np.zeros((3, 2)), np.array([0, 7, 7]))
+    >>> len(ax.collections)   # one scatter per digit present
+    2
+    """
+    latent = np.asarray(latent, dtype=float)
+    labels = np.asarray(labels)
+    if latent.ndim != 2 or latent.shape[1] != 2 or len(latent) != len(labels):
+        raise ValueError(
+            f"latent must have shape (n, 2) and labels shape (n,), got "
+            f"{latent.shape} and {labels.shape}; pass the first two latent "
+            "coordinates"
+        )
+    for digit in range(10):
+        chosen = labels == digit
+        if chosen.any():
+            ax.scatter(*latent[chosen].T, marker=f"${digit}$", s=size,
+                       color=DIGIT_COLOURS[digit], linewidths=0)
 
 
 def _find(sweep: list[BetaResult], beta: float) -> BetaResult:
@@ -73,37 +128,33 @@ def beta_view(
 
 
 def _draw(fig, shown, beta):
-    grid = fig.add_gridspec(2, 3, width_ratios=[1.3, 1, 1])
+    # Images across the top; latent space and the rate-distortion curve below.
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 3.2])
     n = len(shown["originals"])
-    # Originals on top, reconstructions below, as one image each.
+    # Originals on the left half, reconstructions on the right, one image.
     tiles = np.concatenate([
         np.concatenate(list(shown["originals"].reshape(n, 8, 8)), axis=1),
+        np.ones((8, 4)),
         np.concatenate(list(shown["reconstructions"].reshape(n, 8, 8)), axis=1),
-    ])
-    ax_img = fig.add_subplot(grid[:, 0])
+    ], axis=1)
+    ax_img = fig.add_subplot(grid[0, :])
     ax_img.imshow(tiles, cmap="gray_r", vmin=0, vmax=1)
-    ax_img.set_title("test digits (top) and reconstructions", fontsize="medium")
+    ax_img.set_title("test digits (left) and their reconstructions (right)")
     ax_img.axis("off")
 
-    ax_z = fig.add_subplot(grid[:, 1])
-    points = ax_z.scatter(*shown["latent"].T, c=shown["labels"], cmap="tab10",
-                          s=6, vmin=-0.5, vmax=9.5, linewidths=0)
+    ax_z = fig.add_subplot(grid[1, 0])
+    plot_latent_digits(ax_z, shown["latent"], shown["labels"], size=25)
     ax_z.locator_params(nbins=4)  # few tick labels: text is most of a redraw
     ax_z.set_xlabel("mu_1")
     ax_z.set_ylabel("mu_2")
-    ax_z.set_title("latent means by digit", fontsize="medium")
-    fig.colorbar(points, ax=ax_z, ticks=range(10))
 
-    ax_rd = fig.add_subplot(grid[:, 2])
+    ax_rd = fig.add_subplot(grid[1, 1])
     ax_rd.plot(shown["rates"], shown["distortions"], "o-", color="0.6")
-    ax_rd.plot([shown["rate_nats"]], [shown["distortion_nats"]], "o",
-               color="tab:red", ms=10)
-    ax_rd.set_xlabel("rate KL(q(z|x) || p(z)) (nats)")
-    ax_rd.set_ylabel("distortion E[-log p(x|z)] (nats)")
-    ax_rd.set_title(f"R = {shown['rate_nats']:.2f}, D = "
-                    f"{shown['distortion_nats']:.2f} nats", fontsize="medium")
+    ax_rd.plot([shown["rate_nats"]], [shown["distortion_nats"]], "D",
+               color=OKABE_ITO[4], ms=10)
+    ax_rd.set_xlabel("rate (nats)")
+    ax_rd.set_ylabel("distortion (nats)")
     ax_rd.locator_params(nbins=4)
-    fig.suptitle(f"beta-VAE, beta = {beta:g}")
 
 
 def beta_vae_explorer(
@@ -136,7 +187,7 @@ def beta_vae_explorer(
         {"beta": slider},
         lambda beta: beta_view(sweep, beta, x, y, n_show),
         _draw,
-        figsize=(11, 3.6),
+        figsize=(7.5, 4),
         title="beta-VAE: price of a nat of rate (models trained once, looked up)",
         readout=lambda s: (
             f"beta = {s['beta']:g}: rate {s['rate_nats']:.2f} nats, distortion "
