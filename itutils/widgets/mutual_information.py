@@ -246,7 +246,7 @@ def _panel(sliders, compute, draw, update, **kwargs):
 
 
 def _ksg_title(result):
-    return f"KSG {result['mean']:.3f} ± {result['sd']:.3f} nats"
+    return f"mean {result['mean']:.3f}, truth {result['analytic']:.3f} nats"
 
 
 def _draw_ksg(fig, result, rho, n):
@@ -410,8 +410,9 @@ def optimal_critic_bounds(mi: float, n: int, dim: int = 5,
     Batches of ``n`` Gaussian pairs with true MI ``mi`` nats (``dim``
     coordinates, :func:`itutils.variational.gaussian_pairs`, float64, drawn
     from ``torch.Generator().manual_seed(seed)``) are scored with the
-    optimal critic ``log p(y|x)/p(y)`` (:func:`~itutils.variational.gaussian_log_ratio`):
-    InfoNCE and DV use it as it is, NWJ uses it plus 1 (its own optimum).
+    optimal critic ``log p(y|x)/p(y)``
+    (:func:`~itutils.variational.gaussian_log_ratio`): InfoNCE and DV use it
+    as it is, NWJ uses it plus 1 (its own optimum).
     What remains is each bound's own bias and variance.
 
     Parameters
