@@ -101,7 +101,7 @@ def conditional_mutual_information(pxyz, base: float = 2, normalize: bool = Fals
     # Where p(x,y,z) > 0 every marginal is > 0 too, so the ratio is finite.
     positive = p > 0
     ratio = np.ones_like(p)
-    ratio[positive] = (p * pz / (pxz * pyz))[positive]
+    ratio[positive] = (p * pz)[positive] / (pxz * pyz)[positive]
     return float(nonnegative(xlogy(p, ratio).sum()) / scale)
 
 
