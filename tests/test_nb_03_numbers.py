@@ -61,7 +61,7 @@ def stdout(cells, cell_id):
 def prose(cells, cell_id):
     """A markdown cell's text with LaTeX spacing and markup flattened."""
     s = cells[cell_id].source
-    for old, new in [("\\,", " "), ("\\cdot", "*"), ("\\pm", "±"), ("$", ""),
+    for old, new in [("\\,", " "), ("\\cdot", "·"), ("\\pm", "±"), ("$", ""),
                      ("\\rho", "rho"), ("\\ln", "ln"),
                      ("\\times", "x"), ("×", "x"), ("\\ge", ">="), ("\\le", "<="),
                      ("*", "")]:
@@ -298,6 +298,12 @@ def null_mi_nats(x, y, shuffles, rng):
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(table > 0, table * np.log(table / prod), 0.0)
     return terms.sum(axis=(1, 2))
+
+
+def test_bias_in_ml_example(cells):
+    words = prose(cells, "de4610b8")
+    value = re.search(rf"49·9/\(2·1000 ln 2\) = {NUM} bits", words).group(1)
+    agree(value, 49 * 9 / (2 * 1000 * LN2))
 
 
 def test_random_umbrella(text):
