@@ -104,8 +104,9 @@ def _as_scores(scores) -> tuple[torch.Tensor, bool]:
             "scores must hold at least 2 pairs: the bounds compare each joint "
             "pair (the diagonal) with pairs from other rows"
         )
-    bad = torch.isnan(scores) | (scores == math.inf)
-    if bool(bad.any()):
+    # One reduction answers the common case: NaN or +inf makes the max so.
+    top = float(scores.detach().max())
+    if not (math.isfinite(top) or top == -math.inf):
         raise ValueError(
             "scores contain NaN or +inf; a critic must give finite scores "
             "(-inf, a pair judged impossible, is allowed). Check the critic's "
