@@ -334,7 +334,6 @@ def _draw_discrete(fig, result, n, *, curves):
         (dot,) = ax.plot([n], [m], marker, ms=8, color=colour, mec="k")
         fig.current[name] = (bar, dot)
     ax.axhline(result["truth"], color="k", ls=":", label="true MI")
-    fig.cursor = ax.axvline(n, color="0.6", lw=0.8)
     ax.set_xscale("log")
     ax.set_xlabel("sample size N")
     ax.set_ylabel("I(X; Y) in bits")
@@ -354,7 +353,6 @@ def _update_discrete(fig, result, n):
         m, s = result[f"{name}_mean"], result[f"{name}_sd"]
         bar.set_data([n, n], [m - s, m + s])
         dot.set_data([n], [m])
-    fig.cursor.set_xdata([n, n])
     fig.discrete_title.set_text(_discrete_title(result, n))
 
 
