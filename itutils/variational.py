@@ -8,13 +8,15 @@ its diagonal and ``N (N - 1)`` pairs from ``p(x) p(y)`` off it (``x_i`` and
 matrix, in nats (Poole et al. 2019 put them in one family):
 
 - **InfoNCE** (van den Oord et al. 2018, the loss of CPC, SimCLR and CLIP):
-  ``mean_i [scores_ii - log (1/N) sum_j exp scores_ij]``. A lower bound on
-  ``I(X; Y)`` for *any* critic, and never above ``log N``: each row is a
-  softmax classification of the true partner among ``N`` candidates.
+  ``mean_i [scores_ii - log (1/N) sum_j exp scores_ij]``. Averaged over
+  batches, a lower bound on ``I(X; Y)`` for *any* critic; every batch is at
+  most ``log N``: each row is a softmax classification of the true partner
+  among ``N`` candidates.
 - **NWJ** (Nguyen, Wainwright and Jordan 2010):
-  ``mean_i scores_ii - e^-1 mean_{i != j} exp scores_ij``. Exact with the
-  critic ``1 + log p(y|x)/p(y)``, and unbiased batch by batch, but its
-  variance grows exponentially with the true MI.
+  ``mean_i scores_ii - e^-1 mean_{i != j} exp scores_ij``. Averaged over
+  batches, a lower bound for any critic, equal to ``I(X; Y)`` with the
+  critic ``1 + log p(y|x)/p(y)``; each batch is an unbiased estimate of
+  the critic's bound, but its variance grows exponentially with the MI.
 - **DV / MINE** (Donsker-Varadhan; Belghazi et al. 2018):
   ``mean_i scores_ii - log mean_{i != j} exp scores_ij``. At least as
   tight as NWJ for the same critic, but the log of a batch mean is biased:
