@@ -5,6 +5,8 @@ One module per idea:
 - :mod:`itutils.measures`: entropy, KL, cross-entropy, JS, MI on probability arrays
 - :mod:`itutils.gaussian`: closed forms for Gaussians
 - :mod:`itutils.estimators`: the same quantities from samples, feature selection
+- :mod:`itutils.multivariate`: conditional MI, Markov chains (data processing)
+- :mod:`itutils.variational`: variational MI bounds (InfoNCE, NWJ, MINE; torch)
 - :mod:`itutils.losses`: cross-entropy, KL loss, label smoothing, calibration and
   temperature scaling (torch)
 - :mod:`itutils.vae`, :mod:`itutils.bottleneck`, :mod:`itutils.data`,
@@ -49,6 +51,11 @@ from itutils.measures import (
     mutual_information,
     self_information,
 )
+from itutils.multivariate import (
+    binary_symmetric_channel,
+    conditional_mutual_information,
+    markov_chain_joint,
+)
 
 __version__ = "0.1.0"
 
@@ -70,6 +77,10 @@ _LAZY = {
     "load_digits_binary": "itutils.data",
     "load_digits_classification": "itutils.data",
     "load_mnist": "itutils.data",
+    "infonce_bound": "itutils.variational",
+    "nwj_bound": "itutils.variational",
+    "dv_bound": "itutils.variational",
+    "train_critics": "itutils.variational",
 }
 
 
@@ -105,6 +116,10 @@ __all__ = [
     "mixed_mutual_information",
     "mutual_information_from_samples",
     "select_features",
+    # multivariate
+    "binary_symmetric_channel",
+    "conditional_mutual_information",
+    "markov_chain_joint",
     # bottleneck
     "blahut_arimoto_capacity",
     "blahut_arimoto_rate_distortion",

@@ -656,10 +656,10 @@ def ksg_mutual_information(
     Returns
     -------
     float
-        The estimate. It is unbiased for independent variables, so it can
-        come out slightly negative around a true MI of 0 (scikit-learn clips
-        that to 0, which biases it upward). A constant ``x`` or ``y`` gives
-        exactly 0 with a warning.
+        The estimate. For independent variables it is centred on 0 to
+        within a few thousandths of a nat, so it often comes out slightly
+        negative (scikit-learn clips that to 0, which biases it upward). A
+        constant ``x`` or ``y`` gives exactly 0 with a warning.
 
     Notes
     -----
@@ -669,6 +669,12 @@ def ksg_mutual_information(
     marginals use a kd-tree). No loop over samples. A widely used public
     variant-2 implementation drops the ``-1/k`` term or counts with ``<``
     instead of ``<=``; it comes out about ``1/k`` nats off.
+
+    The bias depends on ``N`` and on the dependence (the notebook measures
+    it over 60 data sets of a Gaussian pair, ``k = 3``): slightly positive
+    at ``N = 1000`` (+0.006 to +0.018 nats for rho = 0.3 to 0.95), negative
+    at ``N = 50`` for strong dependence (-0.08 nats at rho = 0.95), where
+    the neighbourhoods are too wide for the density to be flat in them.
 
     Examples
     --------

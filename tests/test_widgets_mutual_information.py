@@ -3,27 +3,34 @@
 References are independent of itutils.estimators: a brute-force O(N^2) KSG
 written here from Kraskov et al.'s definition, scikit-learn's
 ``mutual_info_score`` for the plug-in MI, Miller-Madow from raw counts, and
-the closed form ``-0.5 ln(1 - rho^2)``.
+the closed form ``-0.5 ln(1 - rho^2)``; for the variational explorer, the
+bounds written out in numpy with the Gaussian critic from the densities.
 """
 
 import math
 
+import matplotlib
 import numpy as np
 import pytest
+import torch
 from scipy.spatial.distance import cdist
-from scipy.special import digamma
+from scipy.special import digamma, logsumexp
 from sklearn.metrics import mutual_info_score
 
 from itutils.widgets.mutual_information import (
+    BATCH_SIZES,
     DISCRETE_SAMPLE_SIZES,
     SAMPLE_SIZES,
+    VARIATIONAL_YLIM,
     correlated_gaussian_pair,
     diagonal_joint,
     discrete_estimates,
     discrete_mi_explorer,
     ksg_explorer,
     ksg_spread,
+    optimal_critic_bounds,
     sample_joint,
+    variational_explorer,
 )
 
 LN2 = math.log(2)
@@ -143,3 +150,84 @@ def test_discrete_explorer_follows_its_slider():
     # The plug-in bias shrinks as N grows, towards the truth.
     assert means == sorted(means, reverse=True)
     assert means[-1] - explorer.shown["truth"] < 0.01
+
+
+# --- the variational-bound explorer -------------------------------------------
+
+
+def optimal_critic_reference(mi, n, batches, dim=5, seed=0):
+    """Per-batch InfoNCE, NWJ (critic + 1), DV in nats, from the definitions.
+
+    The batches are drawn exactly as ``gaussian_pairs`` documents it (x, then
+    z, from a seeded torch generator); the critic is written out from the
+    Gaussian densities, the bounds in numpy.
+    """
+    g = torch.Generator().manual_seed(seed)
+    shape = (batches, n, dim)
+    x = torch.randn(shape, generator=g, dtype=torch.float64).numpy()
+    z = torch.randn(shape, generator=g, dtype=torch.float64).numpy()
+    rho = math.sqrt(1 - math.exp(-2 * mi / dim))
+    y = rho * x + math.sqrt(1 - rho**2) * z
+    diff = y[:, None, :, :] - rho * x[:, :, None, :]  # [b, i, j] = y_j - rho x_i
+    f = (-0.5 * dim * math.log(1 - rho**2) - (diff**2).sum(-1) / (2 * (1 - rho**2))
+         + 0.5 * (y**2).sum(-1)[:, None, :])
+    off = ~np.eye(n, dtype=bool)
+    diag = np.diagonal(f, axis1=1, axis2=2)
+    infonce = (diag - logsumexp(f, axis=2)).mean(axis=1) + math.log(n)
+    nwj = (diag + 1).mean(axis=1) - np.exp(-1) * np.exp(f[:, off] + 1).mean(axis=1)
+    dv = diag.mean(axis=1) - np.log(np.exp(f[:, off]).mean(axis=1))
+    return {"infonce": infonce, "nwj": nwj, "dv": dv}
+
+
+@pytest.mark.parametrize("mi, n", [(0.5, 4), (4.0, 16), (8.0, 64)])
+def test_optimal_critic_bounds_match_the_definitions(mi, n):
+    r = optimal_critic_bounds(mi, n, n_batches=12)
+    ref = optimal_critic_reference(mi, n, 12)
+    assert r["truth"] == mi and r["log_n"] == pytest.approx(math.log(n))
+    assert r["n"] == n and r["batches"] == 12
+    for name, values in ref.items():
+        np.testing.assert_allclose(r[name], values, rtol=1e-9, atol=1e-9)
+        assert r[f"{name}_mean"] == pytest.approx(values.mean(), abs=1e-9)
+        assert r[f"{name}_sd"] == pytest.approx(values.std(ddof=1), abs=1e-9)
+    assert max(r["infonce"]) <= math.log(n)
+
+
+def test_optimal_critic_bounds_default_batches_keep_moves_small():
+    for n in BATCH_SIZES:
+        r = optimal_critic_bounds(2.0, n)
+        assert 8 <= r["batches"] <= 200
+        assert r["batches"] * n * n <= max(2**18, 8 * n * n)
+
+
+def test_variational_explorer_follows_its_sliders():
+    explorer = variational_explorer()
+    assert explorer.sliders["n"].options == BATCH_SIZES
+    assert explorer.shown["truth"] == 4.0 and explorer.shown["n"] == 16
+    for mi, n in [(2.0, 64), (10.0, 4), (6.5, 256)]:
+        explorer.sliders["mi"].value = mi
+        explorer.sliders["n"].value = n
+        shown = explorer.shown
+        ref = optimal_critic_reference(mi, n, shown["batches"])
+        np.testing.assert_allclose(shown["nwj"], ref["nwj"], rtol=1e-9, atol=1e-9)
+        assert shown["log_n"] == pytest.approx(math.log(n))
+        ax = explorer.figure.axes[0]
+        assert ax.get_ylim() == VARIATIONAL_YLIM  # the axis never rescales
+        lo, hi = VARIATIONAL_YLIM
+        labels = [t.get_text() for t in ax.get_xticklabels()]
+        for label, name in zip(labels, ("infonce", "nwj", "dv"), strict=True):
+            est = np.array(shown[name])
+            off = int(np.sum((est < lo) | (est > hi)))
+            assert (f"{off} off scale" in label) == (off > 0)
+
+
+@pytest.mark.parametrize("factory", [ksg_explorer, discrete_mi_explorer,
+                                     variational_explorer])
+def test_explorer_figures_follow_the_course_rules(factory):
+    explorer = factory()
+    fig = explorer.figure
+    width, height = fig.get_size_inches()
+    assert width <= 7.5 and height <= 4.0
+    fig.canvas.draw()
+    for text in fig.findobj(matplotlib.text.Text):
+        if text.get_text() and text.get_visible():
+            assert text.get_fontsize() >= 10, text.get_text()
