@@ -1,124 +1,109 @@
-"""Run one submission in its own process, in a scratch folder, under limits.
+"""Run one submission in its own sandbox and collect what it answers.
 
 The grader (this process) never runs student code. For each submission it:
 
-1. reads the notebook itself (invalid JSON is a graded failure, not a crash);
-2. writes a job into a fresh scratch folder (``tempfile``) holding a copy of
-   the notebook: the code cells to run and the student-side expressions of
-   the checks, never the hidden tests or the expected values;
-3. starts ``python -I`` there with stdin closed, a minimal environment,
-   output redirected to a file it reads back capped in size, and, before
-   any student code runs: an address-space limit (``RLIMIT_AS``), a CPU
-   limit, a file-size limit, no core dumps, and, when the grader runs as
-   root, a switch to the unprivileged user ``nobody`` so that the
-   submission cannot write anything outside its scratch folder;
-4. kills the whole process group at the wall-clock limit;
-5. collects the JSON events the child sent on a private pipe.
+1. reads the notebook's bytes itself, within bounds
+   (:mod:`itutils.grading.notebook`): a bad file is a reason, not a crash;
+2. scans the learner's cells for reference implementations and for tools
+   that reach into the harness (:mod:`itutils.grading.references`);
+3. starts the harness (:mod:`itutils.grading.child`) in a bubblewrap
+   sandbox (:mod:`itutils.grading.sandbox`) under resource limits, with
+   three pipes it created: requests (grader to harness), replies (harness
+   to grader) and printed output (stdout and stderr, read capped);
+4. sends one request at a time, each with a fresh random nonce and a
+   sequence number: set up, run each code cell, evaluate the student side
+   of each check, end. The check expressions and their inputs leave the
+   grader only now, after every cell has run;
+5. accepts exactly one reply per request: same nonce, same sequence number,
+   the schema of that kind of request, within the size limit. Anything else
+   (a reply nobody asked for, a duplicate, one out of order, malformed
+   JSON, an unknown field, a frame over the limit) voids the automatic parts
+   of that submission with the reason, and its sandbox is ended;
+6. ends the sandbox at the wall-clock limit, when a step overruns, or when
+   grading ends, and checks that no process of it is left.
+
+The grader reads nothing from a place the submission can write: only the
+pipes it made.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import os
-import pwd
+import py_compile
+import secrets
+import select
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
-from itutils.grading.child import _MAGIC
+from itutils.grading import sandbox as sbx
+from itutils.grading.notebook import Notebook, clean_text, read_notebook
+from itutils.grading.plain import NotPlainData, from_plain
+from itutils.grading.protocol import FrameReader, ProtocolError, encode
+from itutils.grading.references import (
+    References,
+    library_modules,
+    module_file,
+    references_for,
+    scan_cells,
+)
 from itutils.grading.spec import TRUSTED_MODULES, ExerciseSpec
+from itutils.grading.untrusted import Bounds, UntrustedDataError, loads_bounded
 
 __all__ = [
     "Limits",
     "RunResult",
     "Runtime",
+    "SandboxUnavailable",
     "open_runtime",
     "sandbox_problem",
-    "read_notebook",
-    "build_job",
     "run_submission",
 ]
 
-# Runs in the child before anything else: limits first, then privileges,
-# then the child's main. Only the standard library is touched until then.
-_BOOT = """\
-import os, resource, sys
-for name, value in {limits!r}.items():
-    resource.setrlimit(getattr(resource, name), (value, value))
-sys.path.insert(0, sys.argv[1])
-from itutils.grading import child
-uid, gid = {uid!r}, {gid!r}
-if uid is not None:
-    child.preload({preload!r}, stdlib={stdlib!r})
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-child.main(sys.argv[2:])
-"""
-
-#: Loaded before privileges are dropped, besides what the notebook imports.
-PRELOAD = ["numpy", "itutils", "itutils.measures", "itutils.grading.plain"]
-
-
-def _stdlib_hidden() -> bool:
-    """True when 'nobody' cannot read this interpreter's standard library."""
-    import stat
-
-    path = Path(os.__file__).resolve().parent
-    for folder in [*reversed(path.parents), path]:
-        mode = folder.stat().st_mode
-        if not mode & stat.S_IXOTH or (folder == path and not mode & stat.S_IROTH):
-            return True
-    return False
-
-
-def _imports(cells: list) -> list:
-    """Top-level modules (and submodules) the notebook's cells import."""
-    found = []
-    for cell in cells:
-        try:
-            tree = ast.parse(_MAGIC.sub(r"\1pass", cell["source"]))
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                found += [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                found.append(node.module)
-                found += [f"{node.module}.{a.name}" for a in node.names]
-    return sorted(set(found))
+sandbox_problem = sbx.sandbox_problem
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits of one submission's process."""
+    """Resource limits of one submission."""
 
     wall_seconds: float = 120.0  # the whole run, enforced by the grader
-    step_seconds: float = 60.0  # one cell or one check, enforced in the child
-    memory_mb: int = 4096  # address space; torch alone maps ~0.7 GB
+    step_seconds: float = 60.0  # one cell or one check (alarm in the harness)
+    memory_mb: int = 4096  # address space per process; torch alone maps ~0.7 GB
     output_chars: int = 200_000  # captured stdout+stderr kept per submission
     file_mb: int = 32  # largest file the submission may write
     max_notebook_mb: int = 50
+    processes: int = 64  # tasks (processes and threads) in one sandbox
+    tmpfs_mb: int = 64  # each of /scratch, /tmp, /dev/shm in the sandbox
+    reply_kb: int = 4096  # largest reply (one check's value) accepted
+    max_cell_kb: int = 1024  # longest code cell read
 
 
 @dataclass
 class RunResult:
-    """What came back from one submission's run."""
+    """What came back from one submission's run.
 
-    status: str  # "ok", "invalid", "timeout", "ended"
+    ``status``: ``ok``; ``invalid`` (the file is not a readable notebook);
+    ``timeout`` (the wall-clock limit, or a step that never returned);
+    ``ended`` (the process ended before grading finished); ``void`` (it
+    broke the protocol, see ``message``: its automatic parts are not graded).
+    """
+
+    status: str
     message: str = ""
     events: list = field(default_factory=list)
     output: str = ""
     missing_cells: list = field(default_factory=list)
     answers: dict = field(default_factory=dict)  # grade_id -> markdown text
+    references: dict = field(default_factory=dict)  # part -> forbidden name used
+    tampering: list = field(default_factory=list)  # harness-reaching tools used
+    sandboxed: bool = True
 
     def probes(self) -> dict:
         return {e["id"]: e for e in self.events if e.get("event") == "probe"}
@@ -137,281 +122,290 @@ class RunResult:
         return "before running any cell"
 
 
-def read_notebook(source, limits: Limits):
-    """Return (notebook, None) or (None, reason it cannot be graded).
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap cannot sandbox submissions here; the message says the fix."""
 
-    ``source`` is the notebook file's bytes (or a path to read them from).
-    """
-    try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        size = len(data)
-        if size > limits.max_notebook_mb * 2**20:
-            return (
-                None,
-                f"the file is {size // 2**20} MB, over the "
-                f"{limits.max_notebook_mb} MB limit",
-            )
-        text = data.decode("utf-8")
-        raw = json.loads(text)
-    except UnicodeDecodeError:
-        return None, "the file is not text (UTF-8), so not a Jupyter notebook"
-    except json.JSONDecodeError as exc:
-        return (
-            None,
-            f"the file is not valid JSON ({exc.msg} at line {exc.lineno}), "
-            "so not a Jupyter notebook",
-        )
-    if type(raw) is not dict or type(raw.get("cells")) is not list:
-        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as exc:
-        return (
-            None,
-            f"the file is not a readable Jupyter notebook ({type(exc).__name__})",
-        )
+
+# --------------------------------------------------------------------------
+# The plan: what to ask the harness, and who each step counts for.
+
+
+@dataclass
+class _Step:
+    op: str  # "cell" or "probe"
+    payload: dict
+    part: str | None = None  # cells: the part they compute for; probes: theirs
+    student: bool = False  # a cell the learner wrote (not restored)
+
+
+@dataclass
+class _Plan:
+    steps: list
+    missing: list
+    answers: dict
+    scans: list  # CellScan per cell step
+    trailing: list  # indexes of student cells after the last test cell
+
+
+def _plan(nb: Notebook, spec: ExerciseSpec) -> _Plan:
+    automatic = {p.grade_id: p for p in spec.parts if not p.manual}
+    home = {g: p.grade_id for p in automatic.values() for g in p.solution_cells}
+    cells, waiting, seen, answers = [], [], set(), {}
     for cell in nb.cells:
-        if not isinstance(cell.get("source"), str) or "cell_type" not in cell:
-            return None, "the notebook has a malformed cell"
-    return nb, None
-
-
-def _grade_id(cell) -> str | None:
-    meta = cell.get("metadata", {}).get("nbgrader")
-    gid = meta.get("grade_id") if isinstance(meta, dict) else None
-    return gid if isinstance(gid, str) else None
-
-
-def build_job(nb, spec: ExerciseSpec, limits: Limits):
-    """The child's job, the missing cells and the written answers."""
-    cells, seen, answers = [], set(), {}
-    for index, cell in enumerate(nb.cells):
-        gid = _grade_id(cell)
-        seen.add(gid)
-        if cell.cell_type == "markdown" and gid is not None:
-            answers[gid] = cell.source
-        if cell.cell_type != "code" or gid in spec.skipped:
+        seen.add(cell.grade_id)
+        if cell.cell_type == "markdown" and cell.grade_id is not None:
+            answers[cell.grade_id] = cell.source
+        if cell.grade_id in automatic:  # a test cell: never run, marks a part
+            for step in waiting:
+                step.part = step.part or cell.grade_id
+            waiting = []
+            continue
+        if cell.cell_type != "code" or cell.grade_id in spec.skipped:
             continue
         # Read-only cells (imports, set-up) are restored from the source, as
         # nbgrader's autograde does; student cells run as written.
-        source = spec.locked.get(gid, cell.source)
-        cells.append({"index": index, "grade_id": gid, "source": source})
+        restored = cell.grade_id in spec.locked
+        step = _Step(
+            "cell",
+            {
+                "index": cell.index,
+                "grade_id": cell.grade_id,
+                "source": spec.locked.get(cell.grade_id, cell.source),
+            },
+            part=home.get(cell.grade_id),
+            student=not restored,
+        )
+        cells.append(step)
+        if step.student:
+            waiting.append(step)
+    trailing = [i for i, s in enumerate(cells) if s in waiting]
     probes = []
-    for part in spec.parts:
+    for part in automatic.values():
         for k, check in enumerate(part.checks):
             probes.append(
-                {
-                    "id": f"{part.grade_id}:{k}",
-                    "expr": check.actual,
-                    "shipped": check.shipped,
-                    "modules": check.modules,
-                }
-            )
-    expected_ids = spec.solution_ids | set(spec.locked)
-    missing = sorted(g for g in expected_ids if g not in seen)
-    job = {
-        "cells": cells,
-        "probes": probes,
-        "trusted": TRUSTED_MODULES,
-        "step_limit": limits.step_seconds,
-        "output_limit": limits.output_chars,
-    }
-    return job, missing, answers
-
-
-def _unprivileged():
-    """(uid, gid) of ``nobody`` when running as root, else (None, None)."""
-    if os.getuid() != 0:
-        return None, None
-    try:
-        entry = pwd.getpwnam("nobody")
-    except KeyError:
-        return None, None
-    return entry.pw_uid, entry.pw_gid
-
-
-def _reader(fd: int, sink: list, cap: int) -> None:
-    total = 0
-    with os.fdopen(fd, "rb") as fh:
-        for line in fh:
-            total += len(line)
-            if total <= cap:
-                sink.append(line)
-
-
-def _environment(scratch: Path) -> dict:
-    return {
-        "PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin",
-        "HOME": str(scratch),
-        "TMPDIR": str(scratch),
-        "MPLBACKEND": "Agg",
-        "MPLCONFIGDIR": str(scratch / ".matplotlib"),
-        "OMP_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "LANG": "C.UTF-8",
-    }
-
-
-def run_submission(
-    notebook, spec: ExerciseSpec, library: Path, limits: Limits = Limits()
-) -> RunResult:
-    """Grade-run ``notebook`` against ``spec``; never raises for bad submissions.
-
-    ``library`` is a folder holding a pristine copy of the ``itutils``
-    package, put first on the child's ``sys.path``.
-    """
-    data = notebook if isinstance(notebook, bytes) else Path(notebook).read_bytes()
-    nb, problem = read_notebook(data, limits)
-    if nb is None:
-        return RunResult("invalid", problem)
-    job, missing, answers = build_job(nb, spec, limits)
-    scratch = Path(tempfile.mkdtemp(prefix="itgrade-"))
-    uid, gid = _unprivileged()
-    try:
-        (scratch / "submission.ipynb").write_bytes(data)
-        (scratch / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        if uid is not None:
-            for path in [scratch, *scratch.iterdir()]:
-                os.chown(path, uid, gid)
-        rlimits = {
-            "RLIMIT_AS": limits.memory_mb * 2**20,
-            "RLIMIT_CPU": int(limits.wall_seconds) + 5,
-            "RLIMIT_FSIZE": limits.file_mb * 2**20,
-            "RLIMIT_CORE": 0,
-        }
-        preload = (
-            PRELOAD
-            + _imports(job["cells"])
-            + sorted(
-                set(TRUSTED_MODULES.values())
-                & {
-                    m
-                    for p in job["probes"]
-                    for m in map(TRUSTED_MODULES.get, p["modules"])
-                }
-            )
-        )
-        boot = _BOOT.format(
-            limits=rlimits,
-            uid=uid,
-            gid=gid,
-            preload=preload,
-            stdlib=uid is not None and _stdlib_hidden(),
-        )
-        read_fd, write_fd = os.pipe()
-        events_raw: list = []
-        reader = threading.Thread(
-            target=_reader, args=(read_fd, events_raw, 8 * 2**20), daemon=True
-        )
-        reader.start()
-        with open(scratch / "output.txt", "wb") as out:
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-c",
-                    boot,
-                    str(library),
-                    str(scratch / "job.json"),
-                    str(write_fd),
-                ],
-                cwd=scratch,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                pass_fds=(write_fd,),
-                env=_environment(scratch),
-                start_new_session=True,
-            )
-        os.close(write_fd)
-        timed_out = False
-        try:
-            proc.wait(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        try:  # the whole group: children the notebook started die too
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
-        reader.join(timeout=5)
-        events = []
-        for line in events_raw:
-            try:
-                event = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if type(event) is dict and isinstance(event.get("event"), str):
-                events.append(event)
-        with open(scratch / "output.txt", "rb") as fh:
-            output = fh.read(limits.output_chars).decode("utf-8", "replace")
-        result = RunResult("ok", "", events, output, missing, answers)
-        done = any(e["event"] == "done" for e in events)
-        if timed_out:
-            result.status = "timeout"
-            result.message = (
-                f"the notebook exceeded the time limit of {limits.wall_seconds:g} s "
-                f"{result.last_step()}"
-            )
-        elif not done:
-            result.status = "ended"
-            code = proc.returncode
-            how = (
-                f"was killed by signal {signal.Signals(-code).name}"
-                if code < 0
-                else f"exited with code {code}"
-            )
-            hint = ""
-            if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV):
-                hint = (
-                    f" (exceeding the memory limit of {limits.memory_mb} MB "
-                    "can cause this)"
+                _Step(
+                    "probe",
+                    {
+                        "id": f"{part.grade_id}:{k}",
+                        "expr": check.actual,
+                        "shipped": check.shipped,
+                        "modules": {m: TRUSTED_MODULES[m] for m in check.modules},
+                    },
+                    part=part.grade_id,
                 )
-            if code == -signal.SIGXCPU:
-                hint = " (CPU time limit)"
-            result.message = (
-                f"the grading process {how} {result.last_step()}, before grading "
-                "finished: a call such as os._exit(), os.kill() or a crash "
-                f"ends it{hint}"
             )
-        return result
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    expected = spec.solution_ids | set(spec.locked)
+    missing = sorted(g for g in expected if g not in seen)
+    return _Plan(cells + probes, missing, answers, [], trailing)
 
 
-def sandbox_problem() -> str | None:
-    """None when submissions can be sandboxed here, else what to install.
+# --------------------------------------------------------------------------
+# Replies: a strict schema per request.
 
-    (Interface for the batch grader; the sandbox itself is not built yet.)
-    """
+_ERROR_KEYS = {"type", "mro", "message", "where"}
+_TEXT_LIMITS = {"type": 200, "message": 2000, "where": 4000}
+
+
+def _error_problem(error) -> str | None:
+    if type(error) is not dict or set(error) != _ERROR_KEYS:
+        return "an error report with the wrong fields"
+    for key, limit in _TEXT_LIMITS.items():
+        if type(error[key]) is not str or len(error[key]) > limit:
+            return f"an error report whose {key} is not a short text"
+    mro = error["mro"]
+    if type(mro) is not list or len(mro) > 64:
+        return "an error report with a malformed class list"
+    if any(type(m) is not str or len(m) > 300 for m in mro):
+        return "an error report with a malformed class list"
     return None
+
+
+def _reply_problem(reply, request: dict, traced: set) -> str | None:
+    """Why ``reply`` is not an acceptable answer to ``request``, or None."""
+    if type(reply) is not dict:
+        return "a reply that is not a JSON object"
+    if reply.get("nonce") != request["nonce"] or reply.get("seq") != request["seq"]:
+        return (
+            f"a reply that does not answer request {request['seq']} (a forged, "
+            "repeated or out-of-order reply)"
+        )
+    op = request["op"]
+    if reply.get("op") != op:
+        return f"a reply of the wrong kind to request {request['seq']}"
+    base = {"nonce", "seq", "op"}
+    keys = set(reply) - base
+    if op in ("setup", "end"):
+        if keys != {"ok"} or reply["ok"] is not True:
+            return f"a malformed reply to the {op} request"
+        return None
+    if "calls" not in keys:
+        return f"a reply to request {request['seq']} without its list of calls"
+    calls = reply["calls"]
+    if type(calls) is not list or len(calls) > 100:
+        return "a malformed list of calls"
+    if any(type(c) is not str or c not in traced for c in calls):
+        return "a list of calls naming something the grader did not ask to trace"
+    if op == "cell":
+        if keys != {"calls", "error"}:
+            return f"a reply to cell request {request['seq']} with the wrong fields"
+        if reply["error"] is not None:
+            return _error_problem(reply["error"])
+        return None
+    outcome = keys - {"calls"}
+    if len(outcome) != 1 or not outcome <= {"value", "rejected", "raised"}:
+        return f"a reply to check request {request['seq']} with the wrong fields"
+    (kind,) = outcome
+    if kind == "raised":
+        return _error_problem(reply["raised"])
+    if kind == "rejected":
+        if type(reply["rejected"]) is not str or len(reply["rejected"]) > 2000:
+            return "a malformed refusal"
+        return None
+    try:
+        from_plain(reply["value"])
+    except (NotPlainData, RecursionError, OverflowError, ValueError, TypeError):
+        return "a value that is not well-formed plain data"
+    return None
+
+
+# --------------------------------------------------------------------------
+# The runtime: what a batch of runs shares.
+
+_BOOT = """\
+import resource, sys
+for name, value in {limits!r}:
+    resource.setrlimit(getattr(resource, name), (value, value))
+sys.path[:] = {path!r}
+from itutils.grading import child
+child.main(sys.argv[1:])
+"""
+_GRACE = 5.0  # seconds a step may overrun its alarm before the grader ends it
 
 
 class Runtime:
     """Everything a batch of runs shares; removed again by :meth:`close`.
 
     Use as a context manager (``with open_runtime(limits) as rt``) and call
-    :meth:`run` from any number of threads.
+    :meth:`run` from any number of threads. ``sandbox=False`` runs each
+    submission as a plain process of the current user (for trusted files
+    only: it can read and write whatever that user can).
     """
 
     def __init__(self, limits: Limits | None = None, sandbox: bool = True):
         self.limits = limits or Limits()
         self.sandbox = sandbox
-        self._dir = Path(tempfile.mkdtemp(prefix="itgrade-batch-"))
-        self._library = _snapshot_library(self._dir)
+        if sandbox:
+            problem = sbx.sandbox_problem()
+            if problem:
+                raise SandboxUnavailable(problem)
+        self._dir = tempfile.mkdtemp(prefix="itgrade-run-", dir=sbx._tmp_root())
+        self._lock = threading.Lock()
+        self._views: dict = {}
+        self._refs: dict = {}
+        self._slots: set = set()
+        self._closed = False
+        try:
+            if os.geteuid() == 0:
+                os.chmod(self._dir, 0o711)  # the sandbox's uid must reach in
+            self._layout = sbx.Layout.here(self._dir)
+            problem = sbx.layout_problem(self._layout)
+            if problem and sandbox:
+                raise SandboxUnavailable(problem)
+            self._layout.prepare()
+        except BaseException:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            raise
+
+    # -- shared, built once -------------------------------------------------
+
+    def _view(self, spec: ExerciseSpec) -> tuple[str, list]:
+        """The library folder for ``spec``'s sandboxes, and its modules."""
+        modules = tuple(library_modules(spec))
+        with self._lock:
+            if modules in self._views:
+                return self._views[modules], list(modules)
+            path = Path(self._dir) / f"view{len(self._views)}"
+            for name in modules:
+                source = module_file(name)
+                rel = Path(*name.split(".")[1:])
+                target = path / "itutils" / rel
+                target = (
+                    target / "__init__.py"
+                    if source.name == "__init__.py"
+                    else target.with_suffix(".py")
+                )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if name == "itutils":
+                    target.write_text(_STUB)
+                else:
+                    shutil.copyfile(source, target)
+                py_compile.compile(
+                    str(target), doraise=False, quiet=2,
+                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+                )
+            for folder in [path, *path.rglob("*")]:
+                folder.chmod(0o755 if folder.is_dir() else 0o644)
+            self._views[modules] = str(path)
+            return str(path), list(modules)
+
+    def _references(self, spec: ExerciseSpec, view: list) -> References:
+        with self._lock:
+            key = id(spec)
+            if key not in self._refs:
+                self._refs[key] = (spec, references_for(spec, view))
+            return self._refs[key][1]
+
+    def _slot(self) -> int:
+        with self._lock:
+            slot = 0
+            while slot in self._slots:
+                slot += 1
+            self._slots.add(slot)
+            return slot
+
+    def _release(self, slot: int) -> None:
+        with self._lock:
+            self._slots.discard(slot)
+
+    # -- one run ------------------------------------------------------------
 
     def run(self, notebook: bytes, spec: ExerciseSpec) -> RunResult:
         """Grade-run one notebook (its file's bytes); never raises for bad input."""
-        return run_submission(notebook, spec, self._library, self.limits)
+        limits = self.limits
+        nb, problem = read_notebook(
+            notebook, limits.max_notebook_mb * 2**20, limits.max_cell_kb * 1024
+        )
+        if nb is None:
+            return RunResult("invalid", problem, sandboxed=self.sandbox)
+        try:
+            view, modules = self._view(spec)
+            refs = self._references(spec, modules)
+            plan = _plan(nb, spec)
+            cell_steps = [s for s in plan.steps if s.op == "cell"]
+            plan.scans = scan_cells(
+                [(s.payload["source"], s.student) for s in cell_steps], refs
+            )
+        except Exception as exc:  # a grader bug must not cost the class
+            return RunResult(
+                "invalid",
+                f"the grader could not prepare this submission "
+                f"({type(exc).__name__}: {exc})",
+                sandboxed=self.sandbox,
+            )
+        slot = self._slot()
+        try:
+            result = _Session(self, spec, plan, refs, view, slot).run()
+        finally:
+            self._release(slot)
+        result.missing_cells = plan.missing
+        result.answers = plan.answers
+        _static_verdicts(result, plan, refs)
+        return result
 
     def close(self) -> None:
-        for root, dirs, _files in os.walk(self._dir):
-            for d in dirs:
-                os.chmod(Path(root) / d, 0o755)
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if not self._closed:
+            self._closed = True
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     def __enter__(self) -> Runtime:
         return self
@@ -419,28 +413,576 @@ class Runtime:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+_STUB = '''"""itutils as a graded submission sees it: only what the sheet imports.
+
+The reference implementations (itutils.measures, ...) are not available
+while grading: the exercise asks for your own.
+"""
+
+__version__ = "grading"
+
+
+def __getattr__(name):
+    raise AttributeError(
+        f"itutils.{name} is not available while grading: the exercise asks "
+        "you to write your own"
+    )
+'''
+
+
+def _static_verdicts(result: RunResult, plan: _Plan, refs: References) -> None:
+    """Static findings: tampering (whole submission) and references (parts)."""
+    tools = []
+    cell_steps = [s for s in plan.steps if s.op == "cell"]
+    for step, scan in zip(cell_steps, plan.scans, strict=True):
+        tools += [t for t in scan.tampering if t not in tools]
+        if step.part is None:
+            continue
+        for name in scan.names:
+            if refs.forbids(step.part, name):
+                result.references.setdefault(step.part, name)
+    result.tampering = tools
+
+
+class _Session:
+    """One submission's sandbox, from start to the last process's end."""
+
+    def __init__(self, runtime, spec, plan, refs, view, slot):
+        self.rt, self.spec, self.plan, self.refs = runtime, spec, plan, refs
+        self.view, self.slot = view, slot
+        self.limits = runtime.limits
+        self.events: list = []
+        self.output = bytearray()
+        self.out_cap = self.limits.output_chars * 4  # bytes of UTF-8
+        self.violation = ""
+        self.traced = set(refs.traced) | set(refs.absent)
+        self.calls: dict = {}  # step index -> names called
+        self.stalled: set = set()  # parts with a check that ran out of time
+
+    # -- starting ----------------------------------------------------------
+
+    def _child(self, library: str) -> list:
+        lim = self.limits
+        rlimits = [
+            ("RLIMIT_AS", lim.memory_mb * 2**20),
+            ("RLIMIT_CPU", int(lim.wall_seconds) + 5),
+            ("RLIMIT_FSIZE", lim.file_mb * 2**20),
+            ("RLIMIT_CORE", 0),
+        ]
+        if self.rt.sandbox:
+            # Counted per user namespace: only this sandbox's tasks.
+            rlimits.append(("RLIMIT_NPROC", lim.processes))
+        boot = _BOOT.format(limits=rlimits, path=[library, *sbx.child_sys_path()])
+        return [self.rt._layout.python, "-I", "-S", "-B", "-c", boot]
+
+    def _environment(self, home: str, tmp: str) -> dict:
+        return {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": home,
+            "TMPDIR": tmp,
+            "USER": "student",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": f"{home}/.matplotlib",
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LANG": "C.UTF-8",
+            "TQDM_DISABLE": "1",
+        }
+
+    def _start(self):
+        rt = self.rt
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        self.out_r, out_w = os.pipe()
+        self.info_r, info_w = os.pipe()
+        self.scratch = None
+        if rt.sandbox:
+            uid = sbx.UID_BASE + self.slot if rt._layout.as_root else None
+            env = self._environment(sbx.SCRATCH, "/tmp")
+            child = self._child(sbx.LIBRARY)
+            argv = rt._layout.command(
+                uid, self.view, env, self.limits.tmpfs_mb * 2**20, child,
+                info_fd=info_w,
+            )
+            argv += [str(req_r), str(rep_w)]
+            host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+            cwd = "/"
+            self.library = f"{sbx.LIBRARY}/itutils/"
+            self.uid = uid
+        else:
+            self.scratch = tempfile.mkdtemp(prefix="itgrade-scratch-")
+            os.mkdir(f"{self.scratch}/tmp")
+            host_env = self._environment(self.scratch, f"{self.scratch}/tmp")
+            argv = [*self._child(self.view), str(req_r), str(rep_w)]
+            cwd = self.scratch
+            self.library = f"{self.view}/itutils/"
+            self.uid = None
+            os.close(info_w)
+            info_w = None
+        try:
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=tuple(f for f in (req_r, rep_w, info_w) if f is not None),
+                env=host_env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        finally:
+            for fd in (req_r, rep_w, out_w, info_w):
+                if fd is not None:
+                    os.close(fd)
+        for fd in (self.req_w, self.rep_r, self.out_r, self.info_r):
+            os.set_blocking(fd, False)
+        try:
+            self.pidfd = os.pidfd_open(self.proc.pid)
+        except (AttributeError, OSError):
+            self.pidfd = None
+
+    # -- the conversation ---------------------------------------------------
+
+    def run(self) -> RunResult:
+        start = time.monotonic()
+        self.wall_deadline = start + self.limits.wall_seconds
+        self.reader = FrameReader(self.limits.reply_kb * 1024)
+        self.bounds = Bounds(
+            self.limits.reply_kb * 1024, max_depth=40, max_containers=100_000
+        )
+        self.info = bytearray()
+        self.timed_out = False
+        self.step_overrun = False
+        self.done = False
+        try:
+            self._start()
+        except OSError as exc:
+            self._cleanup_fds()
+            return RunResult(
+                "ended", f"the sandbox could not be started ({exc})", sandboxed=False
+            )
+        try:
+            self._converse()
+        finally:
+            self._end()
+        return self._result()
+
+    def _requests(self):
+        lim = self.limits
+        yield "setup", {
+            "step_limit": lim.step_seconds,
+            "output_limit": lim.output_chars,
+            "reply_limit": lim.reply_kb * 1024,
+            "forbidden": list(self.refs.traced),
+            "absent": list(self.refs.absent),
+            "library": self.library,
+        }, None
+        for index, step in enumerate(self.plan.steps):
+            if step.op == "probe" and step.part in self.stalled:
+                # One check that ran out of time is enough to know: the others
+                # of that part would each take as long.
+                self.events.append(
+                    {
+                        "event": "probe",
+                        "id": step.payload["id"],
+                        "raised": {
+                            "type": "StepTimeout",
+                            "mro": [],
+                            "message": "skipped after an earlier check timed out",
+                            "where": "",
+                        },
+                    }
+                )
+                continue
+            yield step.op, step.payload, index
+        yield "end", {}, None
+
+    def _converse(self) -> None:
+        pending = b""  # bytes of the current request not yet written
+        outstanding = None  # the request waiting for its reply
+        index = None  # its step in the plan
+        requests = self._requests()
+        seq = 0
+        exited = False
+        reading = {self.rep_r, self.out_r, self.info_r}
+        while True:
+            now = time.monotonic()
+            if outstanding is None and not exited:
+                try:
+                    op, payload, index = next(requests)
+                except StopIteration:
+                    return
+                outstanding = {
+                    "op": op,
+                    "nonce": secrets.token_hex(16),
+                    "seq": seq,
+                    **payload,
+                }
+                seq += 1
+                self._note_start(op, payload)
+                pending = encode(outstanding)
+                grace = 30.0 if op == "setup" else _GRACE
+                step_deadline = now + self.limits.step_seconds + grace
+            deadline = min(self.wall_deadline, step_deadline)
+            if now >= deadline:
+                self.timed_out = True
+                self.step_overrun = deadline < self.wall_deadline
+                return
+            poller = select.poll()
+            for fd in reading:
+                poller.register(fd, select.POLLIN)
+            if pending:
+                poller.register(self.req_w, select.POLLOUT)
+            if self.pidfd is not None and not exited:
+                poller.register(self.pidfd, select.POLLIN)
+            timeout = min(deadline - now, 0.2 if self.pidfd is None else 3600)
+            events = poller.poll(max(1, int(timeout * 1000)))
+            if self.pidfd is None and self.proc.poll() is not None:
+                exited = True
+            for fd, _mask in events:
+                if fd == self.out_r:
+                    if self._drain_output():
+                        reading.discard(fd)
+                elif fd == self.info_r:
+                    if self._drain_info():
+                        reading.discard(fd)
+                elif fd == self.req_w:
+                    try:
+                        pending = pending[os.write(self.req_w, pending) :]
+                    except BlockingIOError:
+                        pass
+                    except BrokenPipeError:
+                        pending = b""
+                elif fd == self.pidfd:
+                    exited = True
+            if self.rep_r in reading or exited:
+                frames, closed = self._drain_replies()
+                if closed:
+                    reading.discard(self.rep_r)
+                    exited = True
+                for frame in frames:
+                    if outstanding is None:
+                        self.violation = "a reply that no request asked for"
+                    else:
+                        self.violation = self._accept(frame, outstanding, index)
+                    if self.violation:
+                        return
+                    if outstanding["op"] == "end":
+                        self.done = True
+                        return
+                    outstanding = None
+                if self.violation:
+                    return
+            if exited:
+                self._drain_output()
+                return
+
+    def _note_start(self, op: str, payload: dict) -> None:
+        if op == "cell":
+            self.events.append(
+                {
+                    "event": "cell",
+                    "index": payload["index"],
+                    "grade_id": payload["grade_id"],
+                }
+            )
+        elif op == "probe":
+            self.events.append({"event": "probe_start", "id": payload["id"]})
+
+    def _accept(self, frame: bytes, request: dict, index) -> str:
+        try:
+            reply = loads_bounded(frame, self.bounds, "a reply")
+        except UntrustedDataError as exc:
+            return str(exc)
+        problem = _reply_problem(reply, request, self.traced)
+        if problem:
+            return problem
+        op = request["op"]
+        if op in ("cell", "probe"):
+            self.calls[index] = list(reply["calls"])
+        if op == "cell" and reply["error"] is not None:
+            error = {k: clean_text(v) if isinstance(v, str) else v
+                     for k, v in reply["error"].items()}
+            self.events.append(
+                {
+                    "event": "cell_error",
+                    "index": request["index"],
+                    "grade_id": request["grade_id"],
+                    **error,
+                }
+            )
+        elif op == "probe":
+            event = {"event": "probe", "id": request["id"]}
+            for key in ("value", "rejected", "raised"):
+                if key in reply:
+                    value = reply[key]
+                    if key == "rejected":
+                        value = clean_text(value)
+                    elif key == "raised":
+                        value = {k: clean_text(v) if isinstance(v, str) else v
+                                 for k, v in value.items()}
+                    event[key] = value
+            self.events.append(event)
+            if event.get("raised", {}).get("type") == "StepTimeout":
+                self.stalled.add(self.plan.steps[index].part)
+        return ""
+
+    def _drain_replies(self) -> tuple[list, bool]:
+        frames, closed = [], False
+        while True:
+            try:
+                chunk = os.read(self.rep_r, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                closed = True
+                break
+            try:
+                frames += self.reader.feed(chunk)
+            except ProtocolError as exc:
+                self.violation = f"a reply over the size limit ({exc})"
+                return [], True
+        return frames, closed
+
+    def _drain_output(self) -> bool:
+        """Read what the submission printed; True at end of file."""
+        while True:
+            try:
+                chunk = os.read(self.out_r, 1 << 16)
+            except BlockingIOError:
+                return False
+            if not chunk:
+                return True
+            room = self.out_cap - len(self.output)
+            if room > 0:
+                self.output += chunk[:room]
+
+    def _drain_info(self) -> bool:
+        while True:
+            try:
+                chunk = os.read(self.info_r, 4096)
+            except BlockingIOError:
+                return False
+            if not chunk or len(self.info) > 65536:
+                return True
+            self.info += chunk
+
+    # -- ending ------------------------------------------------------------
+
+    def _sandbox_pid(self) -> int | None:
+        """Host pid of the sandbox's first process (from bwrap's --info-fd)."""
+        self._drain_info()
+        try:
+            return int(json.loads(bytes(self.info))["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _end(self) -> None:
+        inner = self._sandbox_pid() if self.rt.sandbox else None
+        namespace = _pid_namespace(inner) if inner else None
+        if not (self.timed_out or self.violation):
+            # It said goodbye, or its process ended: let it exit by itself so
+            # that its exit status is its own.
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        if inner:
+            try:
+                os.kill(inner, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.proc.wait()
+        self.survivors = _reap(namespace, self.uid)
+        self._drain_output()
+        self._cleanup_fds()
+        if self.scratch:
+            _remove_tree(self.scratch)
+
+    def _cleanup_fds(self) -> None:
+        for name in ("req_w", "rep_r", "out_r", "info_r", "pidfd"):
+            fd = getattr(self, name, None)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+                setattr(self, name, None)
+
+    def _result(self) -> RunResult:
+        output = clean_text(
+            bytes(self.output).decode("utf-8", "replace")[: self.limits.output_chars]
+        )
+        result = RunResult(
+            "ok", "", self.events, output, sandboxed=self.rt.sandbox
+        )
+        if self.violation:
+            result.status = "void"
+            result.message = (
+                f"the submission broke the grading protocol: {self.violation}; "
+                "its automatic parts are not graded"
+            )
+            return result
+        self._runtime_verdicts(result)
+        if self.timed_out:
+            result.status = "timeout"
+            if self.step_overrun:
+                result.message = (
+                    f"a step ignored its time limit of {self.limits.step_seconds:g} s "
+                    f"and was ended {result.last_step()}"
+                )
+            else:
+                result.message = (
+                    f"the notebook exceeded the time limit of "
+                    f"{self.limits.wall_seconds:g} s {result.last_step()}"
+                )
+        elif not self.done:
+            result.status = "ended"
+            code = self.proc.returncode
+            how = (
+                f"was killed by signal {signal.Signals(-code).name}"
+                if code is not None and code < 0
+                else f"exited with code {code}"
+            )
+            hint = ""
+            if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, 137, 134):
+                hint = (
+                    f" (exceeding the memory limit of {self.limits.memory_mb} MB "
+                    "can cause this)"
+                )
+            if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+                hint = " (CPU time limit)"
+            result.message = (
+                f"the grading process {how} {result.last_step()}, before grading "
+                "finished: a call such as os._exit(), os.kill() or a crash "
+                f"ends it{hint}"
+            )
+        return result
+
+    def _runtime_verdicts(self, result: RunResult) -> None:
+        """Traced calls of forbidden functions, attributed to parts."""
+        steps = self.plan.steps
+        value_parts = {
+            p.grade_id
+            for p in self.spec.parts
+            if not p.manual and any(c.reads_value for c in p.checks)
+        }
+        trailing = set(self.plan.trailing)
+        for index, names in sorted(self.calls.items()):
+            step = steps[index]
+            if step.op == "probe":
+                parts = [step.part]
+            elif not step.student:
+                continue
+            elif index in trailing:
+                parts = sorted(value_parts)
+            else:
+                parts = [step.part] if step.part in value_parts else []
+            for part in parts:
+                for name in names:
+                    if self.refs.forbids(part, name):
+                        result.references.setdefault(part, name)
+
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def _processes_in(namespace: str | None, uid: int | None) -> list:
+    """Host pids in PID namespace ``namespace`` or owned by host ``uid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                state = fh.read(512).rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state in (b"Z", b"X"):  # already dead, waiting to be reaped
+            continue
+        if namespace is not None and _pid_namespace(pid) == namespace:
+            found.append(pid)
+            continue
+        if uid is not None:
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    found.append(pid)
+            except OSError:
+                pass
+    return found
+
+
+def _reap(namespace: str | None, uid: int | None, wait: float = 5.0) -> list:
+    """Wait until no process of the sandbox is left; kill stragglers.
+
+    Returns the pids that had to be killed here (there should be none: the
+    PID namespace ends with its first process).
+    """
+    if namespace is None and uid is None:
+        return []
+    killed = []
+    deadline = time.monotonic() + wait
+    while True:
+        left = _processes_in(namespace, uid)
+        if not left:
+            return killed
+        if time.monotonic() > deadline:
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            deadline = time.monotonic() + wait
+            if len(killed) > 10_000:
+                return killed
+        time.sleep(0.005)
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a scratch folder even where the run took write permission away."""
+    for root, dirs, _files in os.walk(path):
+        for d in dirs:
+            try:
+                os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
+            except (OSError, NotImplementedError):
+                pass
+    shutil.rmtree(path, ignore_errors=True)
+
 
 def open_runtime(limits: Limits | None = None, sandbox: bool = True) -> Runtime:
-    """A :class:`Runtime` for one batch of submissions."""
+    """A :class:`Runtime` for one batch of submissions.
+
+    Raises :class:`SandboxUnavailable` (with the fix) when ``sandbox`` is
+    True and bubblewrap cannot sandbox here; check :func:`sandbox_problem`
+    first to stop before grading.
+    """
     return Runtime(limits, sandbox)
 
 
-def _snapshot_library(into: Path) -> Path:
-    """A read-only copy of the itutils package for the submissions to import."""
-    import itutils
-
-    source = Path(itutils.__file__).parent
-    target = into / "lib"
-    shutil.copytree(
-        source,
-        target / "itutils",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    for root, dirs, files in os.walk(target):
-        for d in dirs:
-            os.chmod(Path(root) / d, 0o555)
-        for f in files:
-            os.chmod(Path(root) / f, 0o444)
-    os.chmod(into, 0o755)
-    os.chmod(target, 0o555)
-    return target
+def run_submission(
+    notebook: bytes, spec: ExerciseSpec, limits: Limits | None = None,
+    sandbox: bool = True,
+) -> RunResult:
+    """Grade-run one notebook in a runtime of its own (tests, one-off use)."""
+    with open_runtime(limits, sandbox) as runtime:
+        return runtime.run(notebook, spec)
