@@ -90,7 +90,22 @@ TAMPER_NAMES = (
     "types.CodeType",
     "types.FunctionType",
     "marshal",
+    # Raw file-descriptor I/O: the harness's request and reply pipes.
+    "os.read",
+    "os.write",
+    "os.readv",
+    "os.writev",
+    "os.pread",
+    "os.pwrite",
+    "os.fdopen",
+    "os.dup",
+    "os.dup2",
+    "os.sendfile",
+    "os.splice",
+    "socket.fromfd",
 )
+#: Paths that lead to the harness's pipes (``/proc/self/fd/4``...).
+_TAMPER_PATHS = ("/proc/", "/dev/fd", "/dev/stdin")
 #: Attribute names that give access to frames, code objects or closures.
 TAMPER_ATTRS = frozenset(
     {
@@ -487,6 +502,9 @@ class _Scanner:
                 candidates = [node.module] + [
                     f"{node.module}.{a.name}" for a in node.names
                 ]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value.startswith(_TAMPER_PATHS):
+                    tampering.add(repr(node.value[:40]))
             elif isinstance(node, (ast.Name, ast.Attribute, ast.Call)):
                 candidates = [self.dotted(node)]
                 if isinstance(node, ast.Attribute) and node.attr in TAMPER_ATTRS:
@@ -505,11 +523,24 @@ class _Scanner:
                     dotted == t or dotted.startswith(t + ".") for t in TAMPER_NAMES
                 ):
                     tampering.add(dotted)
+        dotted = {t for t in tampering if not t.startswith(".")}
+        tampering = {
+            t
+            for t in tampering
+            if not (t.startswith(".") and any(d.endswith(t) for d in dotted))
+        }
         return sorted(names, key=lambda n: (-len(n), n)), sorted(tampering)
 
     def dynamic(self, call: ast.Call) -> set:
         func = call.func
         name = func.id if isinstance(func, ast.Name) else self.dotted(func)
+        if (
+            name in ("open", "io.open", "builtins.open", "os.open")
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and type(call.args[0].value) is int
+        ):
+            return {"open(<file descriptor>)"}
         if name in _DYNAMIC:
             if name == "__import__" and call.args and _literal(call.args[0]):
                 return set()

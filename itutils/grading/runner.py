@@ -36,6 +36,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -136,6 +137,34 @@ class _Step:
     payload: dict
     part: str | None = None  # cells: the part they compute for; probes: theirs
     student: bool = False  # a cell the learner wrote (not restored)
+    assigns: frozenset = frozenset()  # names a cell binds ("*": any, globals())
+
+
+def _assigned_names(source: str) -> frozenset:
+    """Names a cell binds at top level; ``"*"`` when it writes ``globals()``."""
+    import ast
+
+    from itutils.grading.child import _MAGIC
+
+    try:
+        tree = ast.parse(_MAGIC.sub(r"\1pass", source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("globals", "vars", "locals")
+        ):
+            names.add("*")
+    return frozenset(names)
 
 
 @dataclass
@@ -144,7 +173,6 @@ class _Plan:
     missing: list
     answers: dict
     scans: list  # CellScan per cell step
-    trailing: list  # indexes of student cells after the last test cell
 
 
 def _plan(nb: Notebook, spec: ExerciseSpec) -> _Plan:
@@ -175,10 +203,10 @@ def _plan(nb: Notebook, spec: ExerciseSpec) -> _Plan:
             part=home.get(cell.grade_id),
             student=not restored,
         )
-        cells.append(step)
         if step.student:
+            step.assigns = _assigned_names(step.payload["source"])
             waiting.append(step)
-    trailing = [i for i, s in enumerate(cells) if s in waiting]
+        cells.append(step)
     probes = []
     for part in automatic.values():
         for k, check in enumerate(part.checks):
@@ -196,7 +224,7 @@ def _plan(nb: Notebook, spec: ExerciseSpec) -> _Plan:
             )
     expected = spec.solution_ids | set(spec.locked)
     missing = sorted(g for g in expected if g not in seen)
-    return _Plan(cells + probes, missing, answers, [], trailing)
+    return _Plan(cells + probes, missing, answers, [])
 
 
 # --------------------------------------------------------------------------
@@ -348,6 +376,39 @@ class Runtime:
             self._views[modules] = str(path)
             return str(path), list(modules)
 
+    def _mpl_cache(self, spec: ExerciseSpec) -> str | None:
+        """A matplotlib font cache, built once, for sheets that import it.
+
+        Without it every submission rebuilds the font list in its fresh
+        config folder (a few tenths of a second, and a ``fc-list`` call).
+        """
+        if not any("matplotlib" in source for source in spec.locked.values()):
+            return None
+        with self._lock:
+            folder = Path(self._dir) / "mpl"
+            if not folder.exists():
+                folder.mkdir(mode=0o755)
+                code = (
+                    f"import sys; sys.path[:] = {sbx.child_sys_path()!r}; "
+                    "import matplotlib.font_manager"
+                )
+                try:
+                    subprocess.run(
+                        [sys.executable, "-I", "-S", "-c", code],
+                        env={"MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg",
+                             "PATH": "/usr/bin:/bin"},
+                        stdin=subprocess.DEVNULL,
+                        capture_output=True,
+                        timeout=120,
+                        check=False,
+                    )
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+                for item in folder.iterdir():
+                    item.chmod(0o644)
+            caches = sorted(p.name for p in folder.glob("fontlist-*.json"))
+            return str(folder / caches[-1]) if caches else None
+
     def _references(self, spec: ExerciseSpec, view: list) -> References:
         with self._lock:
             key = id(spec)
@@ -392,9 +453,10 @@ class Runtime:
                 f"({type(exc).__name__}: {exc})",
                 sandboxed=self.sandbox,
             )
+        mplcache = self._mpl_cache(spec) if self.sandbox else None
         slot = self._slot()
         try:
-            result = _Session(self, spec, plan, refs, view, slot).run()
+            result = _Session(self, spec, plan, refs, view, slot, mplcache).run()
         finally:
             self._release(slot)
         result.missing_cells = plan.missing
@@ -454,9 +516,9 @@ def _static_verdicts(result: RunResult, plan: _Plan, refs: References) -> None:
 class _Session:
     """One submission's sandbox, from start to the last process's end."""
 
-    def __init__(self, runtime, spec, plan, refs, view, slot):
+    def __init__(self, runtime, spec, plan, refs, view, slot, mplcache=None):
         self.rt, self.spec, self.plan, self.refs = runtime, spec, plan, refs
-        self.view, self.slot = view, slot
+        self.view, self.slot, self.mplcache = view, slot, mplcache
         self.limits = runtime.limits
         self.events: list = []
         self.output = bytearray()
@@ -512,7 +574,7 @@ class _Session:
             child = self._child(sbx.LIBRARY)
             argv = rt._layout.command(
                 uid, self.view, env, self.limits.tmpfs_mb * 2**20, child,
-                info_fd=info_w,
+                mplcache=self.mplcache, info_fd=info_w,
             )
             argv += [str(req_r), str(rep_w)]
             host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -876,22 +938,27 @@ class _Session:
     def _runtime_verdicts(self, result: RunResult) -> None:
         """Traced calls of forbidden functions, attributed to parts."""
         steps = self.plan.steps
-        value_parts = {
-            p.grade_id
+        # Parts graded by stored values, and the names those checks read.
+        reads = {
+            p.grade_id: {n for c in p.checks if c.reads_value for n in c.student_names}
             for p in self.spec.parts
             if not p.manual and any(c.reads_value for c in p.checks)
         }
-        trailing = set(self.plan.trailing)
         for index, names in sorted(self.calls.items()):
             step = steps[index]
             if step.op == "probe":
                 parts = [step.part]
             elif not step.student:
                 continue
-            elif index in trailing:
-                parts = sorted(value_parts)
             else:
-                parts = [step.part] if step.part in value_parts else []
+                # A cell computes for its own part, and for every part whose
+                # checks read a name it binds (wherever the learner put it).
+                parts = [
+                    part
+                    for part, wanted in reads.items()
+                    if part == step.part or "*" in step.assigns
+                    or wanted & step.assigns
+                ]
             for part in parts:
                 for name in names:
                     if self.refs.forbids(part, name):

@@ -182,7 +182,11 @@ class Layout:
             args += ["--ro-bind", staged.get(root, root), root]
         args += ["--ro-bind", view, LIBRARY]
         if mplcache:
-            args += ["--ro-bind", mplcache, MPLCACHE]
+            # The font list matplotlib would otherwise rebuild in every run.
+            name = os.path.basename(mplcache)
+            args += ["--ro-bind", mplcache, f"{MPLCACHE}/{name}"]
+            args += ["--dir", f"{SCRATCH}/.matplotlib"]
+            args += ["--symlink", f"{MPLCACHE}/{name}", f"{SCRATCH}/.matplotlib/{name}"]
         args += ["--chdir", SCRATCH, "--remount-ro", "/"]
         return args
 
