@@ -422,4 +422,3 @@ def main(argv: list) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         reply(request, calls=tracer.take(), **result)
-

@@ -86,8 +86,9 @@ def read_notebook(
     except UnicodeDecodeError:
         return None, "the file is not text (UTF-8), so not a Jupyter notebook"
     # Real notebooks nest about 10 deep; outputs and metadata add a few.
-    bounds = Bounds(max_bytes, max_depth=100, max_containers=2_000_000,
-                    max_int_digits=4300)
+    bounds = Bounds(
+        max_bytes, max_depth=100, max_containers=2_000_000, max_int_digits=4300
+    )
     try:
         raw = loads_bounded(data, bounds, "the file")
     except UntrustedDataError as exc:

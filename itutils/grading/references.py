@@ -353,9 +353,7 @@ def references_for(spec, view: list | None = None) -> References:
     whole, names = locked_imports(spec)
     allowed = set(names) | whole
     absent = tuple(
-        m
-        for m in _all_modules()
-        if m not in view and not m.startswith(_ALWAYS_ALLOWED)
+        m for m in _all_modules() if m not in view and not m.startswith(_ALWAYS_ALLOWED)
     )
     implicit = set()
     for module_name in view:
@@ -480,9 +478,9 @@ class _Scanner:
                         bound = alias.asname or alias.name
                         self.bindings[bound] = f"{node.module}.{alias.name}"
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
-                targets = node.targets if isinstance(node, ast.Assign) else [
-                    node.target
-                ]
+                targets = (
+                    node.targets if isinstance(node, ast.Assign) else [node.target]
+                )
                 value = node.value
                 if value is None:
                     continue
@@ -519,9 +517,7 @@ class _Scanner:
                 match = self.refs.match(dotted)
                 if match:
                     names.add(match)
-                if any(
-                    dotted == t or dotted.startswith(t + ".") for t in TAMPER_NAMES
-                ):
+                if any(dotted == t or dotted.startswith(t + ".") for t in TAMPER_NAMES):
                     tampering.add(dotted)
         dotted = {t for t in tampering if not t.startswith(".")}
         tampering = {

@@ -368,7 +368,9 @@ class Runtime:
                 else:
                     shutil.copyfile(source, target)
                 py_compile.compile(
-                    str(target), doraise=False, quiet=2,
+                    str(target),
+                    doraise=False,
+                    quiet=2,
                     invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
                 )
             for folder in [path, *path.rglob("*")]:
@@ -395,8 +397,11 @@ class Runtime:
                 try:
                     subprocess.run(
                         [sys.executable, "-I", "-S", "-c", code],
-                        env={"MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg",
-                             "PATH": "/usr/bin:/bin"},
+                        env={
+                            "MPLCONFIGDIR": str(folder),
+                            "MPLBACKEND": "Agg",
+                            "PATH": "/usr/bin:/bin",
+                        },
                         stdin=subprocess.DEVNULL,
                         capture_output=True,
                         timeout=120,
@@ -542,7 +547,8 @@ class _Session:
             # Counted per user namespace: only this sandbox's tasks.
             rlimits.append(("RLIMIT_NPROC", lim.processes))
         boot = _BOOT.format(limits=rlimits, path=[library, *sbx.child_sys_path()])
-        return [self.rt._layout.python, "-I", "-S", "-B", "-c", boot]
+        # -u: what a cell printed reaches the grader even if it never ends.
+        return [self.rt._layout.python, "-I", "-S", "-B", "-u", "-c", boot]
 
     def _environment(self, home: str, tmp: str) -> dict:
         return {
@@ -573,8 +579,13 @@ class _Session:
             env = self._environment(sbx.SCRATCH, "/tmp")
             child = self._child(sbx.LIBRARY)
             argv = rt._layout.command(
-                uid, self.view, env, self.limits.tmpfs_mb * 2**20, child,
-                mplcache=self.mplcache, info_fd=info_w,
+                uid,
+                self.view,
+                env,
+                self.limits.tmpfs_mb * 2**20,
+                child,
+                mplcache=self.mplcache,
+                info_fd=info_w,
             )
             argv += [str(req_r), str(rep_w)]
             host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -641,14 +652,18 @@ class _Session:
 
     def _requests(self):
         lim = self.limits
-        yield "setup", {
-            "step_limit": lim.step_seconds,
-            "output_limit": lim.output_chars,
-            "reply_limit": lim.reply_kb * 1024,
-            "forbidden": list(self.refs.traced),
-            "absent": list(self.refs.absent),
-            "library": self.library,
-        }, None
+        yield (
+            "setup",
+            {
+                "step_limit": lim.step_seconds,
+                "output_limit": lim.output_chars,
+                "reply_limit": lim.reply_kb * 1024,
+                "forbidden": list(self.refs.traced),
+                "absent": list(self.refs.absent),
+                "library": self.library,
+            },
+            None,
+        )
         for index, step in enumerate(self.plan.steps):
             if step.op == "probe" and step.part in self.stalled:
                 # One check that ran out of time is enough to know: the others
@@ -773,8 +788,10 @@ class _Session:
         if op in ("cell", "probe"):
             self.calls[index] = list(reply["calls"])
         if op == "cell" and reply["error"] is not None:
-            error = {k: clean_text(v) if isinstance(v, str) else v
-                     for k, v in reply["error"].items()}
+            error = {
+                k: clean_text(v) if isinstance(v, str) else v
+                for k, v in reply["error"].items()
+            }
             self.events.append(
                 {
                     "event": "cell_error",
@@ -791,8 +808,10 @@ class _Session:
                     if key == "rejected":
                         value = clean_text(value)
                     elif key == "raised":
-                        value = {k: clean_text(v) if isinstance(v, str) else v
-                                 for k, v in value.items()}
+                        value = {
+                            k: clean_text(v) if isinstance(v, str) else v
+                            for k, v in value.items()
+                        }
                     event[key] = value
             self.events.append(event)
             if event.get("raised", {}).get("type") == "StepTimeout":
@@ -889,9 +908,7 @@ class _Session:
         output = clean_text(
             bytes(self.output).decode("utf-8", "replace")[: self.limits.output_chars]
         )
-        result = RunResult(
-            "ok", "", self.events, output, sandboxed=self.rt.sandbox
-        )
+        result = RunResult("ok", "", self.events, output, sandboxed=self.rt.sandbox)
         if self.violation:
             result.status = "void"
             result.message = (
@@ -956,8 +973,7 @@ class _Session:
                 parts = [
                     part
                     for part, wanted in reads.items()
-                    if part == step.part or "*" in step.assigns
-                    or wanted & step.assigns
+                    if part == step.part or "*" in step.assigns or wanted & step.assigns
                 ]
             for part in parts:
                 for name in names:
@@ -1047,7 +1063,9 @@ def open_runtime(limits: Limits | None = None, sandbox: bool = True) -> Runtime:
 
 
 def run_submission(
-    notebook: bytes, spec: ExerciseSpec, limits: Limits | None = None,
+    notebook: bytes,
+    spec: ExerciseSpec,
+    limits: Limits | None = None,
     sandbox: bool = True,
 ) -> RunResult:
     """Grade-run one notebook in a runtime of its own (tests, one-off use)."""

@@ -83,6 +83,7 @@ def _python_roots() -> list[str]:
     """Folders holding the interpreter, its standard library and packages."""
     roots = []
     for path in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
+        path = os.path.normpath(path)
         real = os.path.realpath(path)
         for candidate in (path, real):
             if candidate not in roots:
@@ -124,7 +125,9 @@ class Layout:
     def here(cls, runtime_dir: str) -> Layout:
         return cls(
             runtime_dir=runtime_dir,
-            python=sys.executable,
+            python=os.path.normpath(
+                sys.executable
+            ),  # no "..": the path must exist inside
             roots=tuple(_python_roots()),
             as_root=os.geteuid() == 0,
         )
@@ -284,8 +287,10 @@ def _missing_tools(as_root: bool) -> str | None:
 def explain_failure(stderr: str) -> str:
     """A fix for a bwrap that cannot start, from its error message."""
     text = " ".join(stderr.split())[:400]
-    if "No permissions to create" in text or "setting up uid map" in text or (
-        "Operation not permitted" in text and "namespace" in text
+    if (
+        "No permissions to create" in text
+        or "setting up uid map" in text
+        or ("Operation not permitted" in text and "namespace" in text)
     ):
         return (
             f"bubblewrap cannot create a sandbox here ({text}): unprivileged user "
@@ -341,8 +346,7 @@ def _probe() -> str | None:
             return f"bubblewrap cannot start a sandbox here: {exc}"
         if done.stdout.strip() != b"sandbox ok":
             return explain_failure(
-                done.stderr.decode("utf-8", "replace")
-                or f"exit code {done.returncode}"
+                done.stderr.decode("utf-8", "replace") or f"exit code {done.returncode}"
             )
         return None
     finally:

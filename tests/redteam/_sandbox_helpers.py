@@ -73,7 +73,12 @@ def _outcome(spec, run, limits) -> dict:
         "tampering": run.tampering,
         "sandboxed": run.sandboxed,
         "parts": {
-            o.part: {"points": o.points, "status": o.status, "reason": o.reason}
+            o.part: {
+                "points": o.points,
+                "status": o.status,
+                "reason": o.reason,
+                "answer": o.answer,
+            }
             for o in score(spec, run, limits)
         },
     }
@@ -93,6 +98,7 @@ def grade_class(
     }
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with open_runtime(limits, sandbox=sandbox) as runtime:
+        folder = runtime._dir
 
         def one(item):
             name, (sheet, data) = item
@@ -106,6 +112,8 @@ def grade_class(
         "students": results,
         "maxrss_kb": [before, after],
         "uid": os.getuid(),
+        "runtime_dir": folder,
+        "runtime_dir_left": os.path.exists(folder),
     }
 
 
@@ -207,10 +215,18 @@ def grade_class_as_user(students: dict, limits: Limits, solutions: Path = SOLUTI
             needed = [str(ROOT), sys.prefix, sys.base_prefix]
             stage = tempfile.mkdtemp(prefix="itgrade-stage-")
             script = _exposing_script(needed, stage)
-            script += '\nexec runuser -u "$0" -- "$@"'
+            script += f'\nexec {shutil.which("runuser")} -u "$0" -- "$@"'
             command = [
-                "unshare", "--mount", "--propagation", "private", "--",
-                "/bin/sh", "-c", script, user.pw_name, *command,
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                script,
+                user.pw_name,
+                *command,
             ]
         else:
             stage = None
@@ -280,6 +296,17 @@ def file_digest(path: Path) -> str | None:
         return None
 
 
+def require_sandbox() -> None:
+    """Skip (or fail in CI) when bubblewrap cannot sandbox here."""
+    import pytest
+
+    problem = sandbox_problem()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must grade sandboxed: {problem}")
+        pytest.skip(problem)
+
+
 def main(work: str) -> None:
     spec = json.loads((Path(work) / "class.json").read_text())
     students = {
@@ -289,9 +316,7 @@ def main(work: str) -> None:
     problem = sandbox_problem()
     if problem:
         raise SystemExit(f"sandbox unavailable for the test user: {problem}")
-    results = grade_class(
-        students, Limits(**spec["limits"]), Path(spec["solutions"])
-    )
+    results = grade_class(students, Limits(**spec["limits"]), Path(spec["solutions"]))
     (Path(work) / "results.json").write_text(json.dumps(results))
 
 
