@@ -932,18 +932,23 @@ class _Session:
         elif not self.done:
             result.status = "ended"
             code = self.proc.returncode
-            how = (
-                f"was killed by signal {signal.Signals(-code).name}"
-                if code is not None and code < 0
-                else f"exited with code {code}"
-            )
+            if code is not None and self.rt.sandbox and 128 < code < 128 + 65:
+                code = -(code - 128)  # bwrap reports a signal as 128 + its number
+            try:
+                how = (
+                    f"was killed by signal {signal.Signals(-code).name}"
+                    if code is not None and code < 0
+                    else f"exited with code {code}"
+                )
+            except ValueError:
+                how = f"was killed by signal {-code}"
             hint = ""
-            if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV, 137, 134):
+            if code in (-signal.SIGKILL, -signal.SIGABRT, -signal.SIGSEGV):
                 hint = (
                     f" (exceeding the memory limit of {self.limits.memory_mb} MB "
                     "can cause this)"
                 )
-            if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            if code == -signal.SIGXCPU:
                 hint = " (CPU time limit)"
             result.message = (
                 f"the grading process {how} {result.last_step()}, before grading "

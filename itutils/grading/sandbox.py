@@ -288,7 +288,7 @@ def explain_failure(stderr: str) -> str:
     """A fix for a bwrap that cannot start, from its error message."""
     text = " ".join(stderr.split())[:400]
     if (
-        "No permissions to create" in text
+        "No permissions to creat" in text
         or "setting up uid map" in text
         or ("Operation not permitted" in text and "namespace" in text)
     ):
