@@ -864,9 +864,13 @@ class _Session:
         """Host pid of the sandbox's first process (from bwrap's --info-fd)."""
         self._drain_info()
         try:
-            return int(json.loads(bytes(self.info))["child-pid"])
-        except (ValueError, KeyError, TypeError):
+            pid = int(json.loads(bytes(self.info))["child-pid"])
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                parent = int(fh.read().rsplit(b")", 1)[1].split()[1])
+        except (ValueError, KeyError, TypeError, OSError, IndexError):
             return None
+        # Only a process that bwrap itself started (it is still its child).
+        return pid if parent == self.proc.pid else None
 
     def _end(self) -> None:
         inner = self._sandbox_pid() if self.rt.sandbox else None

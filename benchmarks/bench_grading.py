@@ -1,0 +1,245 @@
+"""Grading speed: a class of 30 students x 6 sheets, sandboxed, on 2 workers.
+
+Three measurements, in one run:
+
+1. **The sandbox's own overhead per submission.** A bare interpreter
+   (``python -I -S -c pass``) started directly and started in the sandbox
+   (bubblewrap, and as root ``unshare`` + ``setpriv`` first), and a whole
+   grading run of an empty notebook (harness start, set-up and end
+   requests) with and without the sandbox; the differences are what
+   isolation costs.
+2. **Per-sheet cost.** Each sheet's model solution and blank exercise graded
+   alone, one after the other: wall time and CPU time (user + system of the
+   submission's processes).
+3. **The class.** 30 students x 6 sheets graded as ``make grade`` does (one
+   runtime, 2 workers), twice: every student handing in the model solutions,
+   and a mixed class (even students the model solutions, odd students the
+   blank exercises). Total wall time against the target of 150 s, and the
+   CPU time, whose half is the wall time 2 quiet cores would need.
+
+The machine may be shared: compare the ratios and the CPU times, and look at
+the load average printed with each figure. ``BENCH_GRADING_STUDENTS=N``
+grades a smaller class (the figures say how many).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from itutils.grading import sandbox as sbx
+from itutils.grading.runner import Limits, open_runtime
+from itutils.grading.spec import ExerciseSpec, load_specs
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 150.0
+WORKERS = 2
+LIMITS = Limits()
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _timed(fn, repeats: int) -> tuple[float, float]:
+    """Mean wall and CPU seconds of ``fn()`` (CPU of reaped children)."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        cpu, start = _cpu(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - start)
+        cpus.append(_cpu() - cpu)
+    walls.sort()
+    cpus.sort()
+    return walls[len(walls) // 2], cpus[len(cpus) // 2]  # medians
+
+
+def startup(repeats: int = 15) -> list:
+    """Rows: (what, direct, sandboxed) as (wall, cpu) pairs in seconds."""
+    rows = []
+    with open_runtime(LIMITS) as runtime:
+        layout = runtime._layout
+        view = runtime._view(_EMPTY)[0]
+        bare = [layout.python, "-I", "-S", "-c", "pass"]
+        boxed = layout.command(
+            sbx.UID_BASE if layout.as_root else None,
+            view,
+            {"PATH": "/usr/bin:/bin"},
+            2**20,
+            bare,
+        )
+
+        def run(argv):
+            subprocess.run(argv, stdin=subprocess.DEVNULL, check=True)
+
+        rows.append(
+            (
+                "interpreter start (`python -I -S -c pass`)",
+                _timed(lambda: run(bare), repeats),
+                _timed(lambda: run(boxed), repeats),
+            )
+        )
+    data = _EMPTY_NOTEBOOK
+    with open_runtime(LIMITS, sandbox=False) as plain, open_runtime(LIMITS) as boxed:
+        rows.append(
+            (
+                "grading run of an empty notebook (harness ready, set-up, end)",
+                _timed(lambda: plain.run(data, _EMPTY), repeats),
+                _timed(lambda: boxed.run(data, _EMPTY), repeats),
+            )
+        )
+    return rows
+
+
+_EMPTY = ExerciseSpec("empty", [], {}, set(), set())
+_EMPTY_NOTEBOOK = (
+    b'{"cells": [{"cell_type": "code", "source": "x = 1", "metadata": {}}], '
+    b'"metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+)
+
+
+def per_sheet(specs: dict) -> list:
+    """Rows: (sheet, kind, wall, cpu, status) for one submission at a time."""
+    rows = []
+    with open_runtime(LIMITS) as runtime:
+        for name, spec in specs.items():
+            for kind, folder in (
+                ("model solution", "solutions"),
+                ("blank", "exercises"),
+            ):
+                data = (ROOT / folder / f"{name}.ipynb").read_bytes()
+                cpu, start = _cpu(), time.perf_counter()
+                run = runtime.run(data, spec)
+                rows.append(
+                    (name, kind, time.perf_counter() - start, _cpu() - cpu, run.status)
+                )
+    return rows
+
+
+def grade_class(specs: dict, students: int, mixed: bool) -> dict:
+    """Grade ``students`` x sheets on ``WORKERS`` threads, as ``make grade`` does."""
+    files = {}
+    for name in specs:
+        for folder in ("solutions", "exercises"):
+            files[name, folder] = (ROOT / folder / f"{name}.ipynb").read_bytes()
+    jobs = [
+        (s, name, files[name, "exercises" if mixed and s % 2 else "solutions"])
+        for s in range(students)
+        for name in specs
+    ]
+    load_before = _load()
+    cpu, start = _cpu(), time.perf_counter()
+    with open_runtime(LIMITS) as runtime:
+
+        def one(job):
+            _student, name, data = job
+            t = time.perf_counter()
+            run = runtime.run(data, specs[name])
+            return name, time.perf_counter() - t, run.status
+
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            done = list(pool.map(one, jobs))
+    wall = time.perf_counter() - start
+    per = {}
+    for name, seconds, _status in done:
+        per.setdefault(name, []).append(seconds)
+    return {
+        "wall": wall,
+        "cpu": _cpu() - cpu,
+        "runs": len(done),
+        "not_ok": sum(1 for *_x, status in done if status != "ok"),
+        "per_sheet": {name: sum(v) / len(v) for name, v in per.items()},
+        "load": f"{load_before} -> {_load()}",
+    }
+
+
+def main() -> str:
+    problem = sbx.sandbox_problem()
+    if problem:
+        return f"## Grading speed\n\nNot measured: {problem}\n"
+    students = int(os.environ.get("BENCH_GRADING_STUDENTS", "30"))
+    specs = load_specs(ROOT / "solutions")
+    who = (
+        "root (submissions as unprivileged uids)"
+        if os.geteuid() == 0
+        else "an ordinary user"
+    )
+    lines = [
+        "## Grading speed (sandboxed)",
+        "",
+        f"Each submission in its own bubblewrap sandbox, limits as `make grade` "
+        f"(`Limits()`), {WORKERS} workers; run as "
+        f"{who}. "
+        "CPU = user + system time of the submissions' processes. Load average "
+        "(1/5/15 min) shows how busy the machine was.",
+        "",
+        "### The sandbox's own overhead per submission",
+        "",
+        "| what | direct: wall / CPU | sandboxed: wall / CPU | overhead: wall / CPU |",
+        "|---|---|---|---|",
+    ]
+    for what, (dw, dc), (sw, sc) in startup():
+        lines.append(
+            f"| {what} | {dw * 1000:.0f} / {dc * 1000:.0f} ms | "
+            f"{sw * 1000:.0f} / {sc * 1000:.0f} ms | "
+            f"{(sw - dw) * 1000:+.0f} / {(sc - dc) * 1000:+.0f} ms |"
+        )
+    lines += [
+        "",
+        f"Medians of 15 starts; load {_load()}.",
+        "",
+        "### Per-sheet cost (one submission at a time)",
+        "",
+        "| sheet | model solution: wall / CPU | blank: wall / CPU |",
+        "|---|---|---|",
+    ]
+    rows = per_sheet(specs)
+    by = {(name, kind): (w, c, s) for name, kind, w, c, s in rows}
+    for name in specs:
+        sw, sc, ss = by[name, "model solution"]
+        bw, bc, bs = by[name, "blank"]
+        flag = "" if ss == bs == "ok" else f" ({ss}/{bs})"
+        lines.append(
+            f"| {name} | {sw:.1f} s / {sc:.1f} s | {bw:.1f} s / {bc:.1f} s{flag} |"
+        )
+    total_cpu = sum(c for *_x, c, _s in rows)
+    lines += [
+        "",
+        f"One model solution and one blank of every sheet: {total_cpu:.1f} s CPU; "
+        f"load {_load()}.",
+        "",
+        f"### The class: {students} students x {len(specs)} sheets",
+        "",
+        "| class | runs | wall | CPU | CPU / 2 cores | target 150 s | "
+        "mean wall per submission, by sheet |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    loads = []
+    for label, mixed in (("all model solutions", False), ("mixed", True)):
+        result = grade_class(specs, students, mixed)
+        ideal = result["cpu"] / WORKERS
+        scale = 30 / students
+        meets = "yes" if result["wall"] * scale <= TARGET_SECONDS else "no"
+        per = ", ".join(f"{n[:2]} {s:.1f} s" for n, s in result["per_sheet"].items())
+        note = f" ({result['not_ok']} not ok)" if result["not_ok"] else ""
+        lines.append(
+            f"| {label}{note} | {result['runs']} | {result['wall']:.0f} s | "
+            f"{result['cpu']:.0f} s | {ideal:.0f} s | {meets}"
+            f"{' (scaled to 30 students)' if students != 30 else ''} | {per} |"
+        )
+        loads.append(f"{label}: {result['load']}")
+    lines += ["", "Load average during the classes: " + "; ".join(loads) + "."]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(main())
