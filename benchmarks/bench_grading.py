@@ -25,7 +25,6 @@ grades a smaller class (the figures say how many).
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,60 +40,60 @@ WORKERS = 2
 LIMITS = Limits()
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def _timed(fn, repeats: int) -> tuple[float, float]:
-    """Mean wall and CPU seconds of ``fn()`` (CPU of reaped children)."""
-    walls, cpus = [], []
-    for _ in range(repeats):
-        cpu, start = _cpu(), time.perf_counter()
-        fn()
-        walls.append(time.perf_counter() - start)
-        cpus.append(_cpu() - cpu)
-    walls.sort()
-    cpus.sort()
-    return walls[len(walls) // 2], cpus[len(cpus) // 2]  # medians
+def _median(values: list) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
 
 
 def startup(repeats: int = 15) -> list:
-    """Rows: (what, direct, sandboxed) as (wall, cpu) pairs in seconds."""
+    """Rows: (what, direct, sandboxed) as (wall, cpu or None) in seconds."""
     rows = []
     with open_runtime(LIMITS) as runtime:
         layout = runtime._layout
         view = runtime._view(_EMPTY)[0]
-        bare = [layout.python, "-I", "-S", "-c", "pass"]
-        boxed = layout.command(
-            sbx.UID_BASE if layout.as_root else None,
-            view,
-            {"PATH": "/usr/bin:/bin"},
-            2**20,
-            bare,
-        )
-
-        def run(argv):
-            subprocess.run(argv, stdin=subprocess.DEVNULL, check=True)
-
-        rows.append(
-            (
-                "interpreter start (`python -I -S -c pass`)",
-                _timed(lambda: run(bare), repeats),
-                _timed(lambda: run(boxed), repeats),
+        slot = runtime._slot()
+        try:
+            bare = [layout.python, "-I", "-S", "-c", "pass"]
+            boxed = layout.command(
+                sbx.UID_BASE + slot if layout.as_root else None,
+                view,
+                {"PATH": "/usr/bin:/bin"},
+                2**20,
+                bare,
             )
-        )
-    data = _EMPTY_NOTEBOOK
+
+            def wall(argv):
+                times = []
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    subprocess.run(argv, stdin=subprocess.DEVNULL, check=True)
+                    times.append(time.perf_counter() - start)
+                return _median(times), None
+
+            rows.append(
+                ("interpreter start (`python -I -S -c pass`)", wall(bare), wall(boxed))
+            )
+        finally:
+            runtime._release(slot)
     with open_runtime(LIMITS, sandbox=False) as plain, open_runtime(LIMITS) as boxed:
+
+        def runs(runtime):
+            done = [runtime.run(_EMPTY_NOTEBOOK, _EMPTY) for _ in range(repeats)]
+            assert all(r.status == "ok" for r in done), [r.message for r in done]
+            return (
+                _median([r.seconds for r in done]),
+                _median([r.cpu_seconds for r in done]),
+            )
+
         rows.append(
             (
-                "grading run of an empty notebook (harness ready, set-up, end)",
-                _timed(lambda: plain.run(data, _EMPTY), repeats),
-                _timed(lambda: boxed.run(data, _EMPTY), repeats),
+                "grading run of an empty notebook (start, harness, set-up, end)",
+                runs(plain),
+                runs(boxed),
             )
         )
     return rows
@@ -117,10 +116,9 @@ def per_sheet(specs: dict) -> list:
                 ("blank", "exercises"),
             ):
                 data = (ROOT / folder / f"{name}.ipynb").read_bytes()
-                cpu, start = _cpu(), time.perf_counter()
                 run = runtime.run(data, spec)
                 rows.append(
-                    (name, kind, time.perf_counter() - start, _cpu() - cpu, run.status)
+                    (name, kind, run.seconds, run.cpu_seconds or 0.0, run.status)
                 )
     return rows
 
@@ -137,24 +135,23 @@ def grade_class(specs: dict, students: int, mixed: bool) -> dict:
         for name in specs
     ]
     load_before = _load()
-    cpu, start = _cpu(), time.perf_counter()
+    start = time.perf_counter()
     with open_runtime(LIMITS) as runtime:
 
         def one(job):
             _student, name, data = job
-            t = time.perf_counter()
             run = runtime.run(data, specs[name])
-            return name, time.perf_counter() - t, run.status
+            return name, run.seconds, run.cpu_seconds or 0.0, run.status
 
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             done = list(pool.map(one, jobs))
     wall = time.perf_counter() - start
     per = {}
-    for name, seconds, _status in done:
+    for name, seconds, _cpu, _status in done:
         per.setdefault(name, []).append(seconds)
     return {
         "wall": wall,
-        "cpu": _cpu() - cpu,
+        "cpu": sum(cpu for _n, _s, cpu, _st in done),
         "runs": len(done),
         "not_ok": sum(1 for *_x, status in done if status != "ok"),
         "per_sheet": {name: sum(v) / len(v) for name, v in per.items()},
@@ -179,7 +176,9 @@ def main() -> str:
         f"Each submission in its own bubblewrap sandbox, limits as `make grade` "
         f"(`Limits()`), {WORKERS} workers; run as "
         f"{who}. "
-        "CPU = user + system time of the submissions' processes. Load average "
+        "CPU = user + system time of the submission's interpreter and the "
+        "processes it waited for, as its harness reports it (bubblewrap does "
+        "not pass it on to the grader). Load average "
         "(1/5/15 min) shows how busy the machine was.",
         "",
         "### The sandbox's own overhead per submission",
@@ -187,11 +186,15 @@ def main() -> str:
         "| what | direct: wall / CPU | sandboxed: wall / CPU | overhead: wall / CPU |",
         "|---|---|---|---|",
     ]
+
+    def ms(x):
+        return "-" if x is None else f"{x * 1000:.0f}"
+
     for what, (dw, dc), (sw, sc) in startup():
+        extra = "-" if dc is None or sc is None else f"{(sc - dc) * 1000:+.0f}"
         lines.append(
-            f"| {what} | {dw * 1000:.0f} / {dc * 1000:.0f} ms | "
-            f"{sw * 1000:.0f} / {sc * 1000:.0f} ms | "
-            f"{(sw - dw) * 1000:+.0f} / {(sc - dc) * 1000:+.0f} ms |"
+            f"| {what} | {ms(dw)} / {ms(dc)} ms | {ms(sw)} / {ms(sc)} ms | "
+            f"{(sw - dw) * 1000:+.0f} / {extra} ms |"
         )
     lines += [
         "",

@@ -105,6 +105,9 @@ class RunResult:
     references: dict = field(default_factory=dict)  # part -> forbidden name used
     tampering: list = field(default_factory=list)  # harness-reaching tools used
     sandboxed: bool = True
+    leftover: int = 0  # processes the grader had to kill after the sandbox ended
+    seconds: float = 0.0  # wall-clock time of the run
+    cpu_seconds: float | None = None  # as reported by the harness (benchmarks only)
 
     def probes(self) -> dict:
         return {e["id"]: e for e in self.events if e.get("event") == "probe"}
@@ -262,6 +265,11 @@ def _reply_problem(reply, request: dict, traced: set) -> str | None:
         return f"a reply of the wrong kind to request {request['seq']}"
     base = {"nonce", "seq", "op"}
     keys = set(reply) - base
+    if op == "end" and "cpu" in keys:
+        cpu = reply["cpu"]
+        if type(cpu) not in (int, float) or not 0 <= cpu < 1e7:
+            return "a malformed reply to the end request"
+        keys = keys - {"cpu"}
     if op in ("setup", "end"):
         if keys != {"ok"} or reply["ok"] is not True:
             return f"a malformed reply to the {op} request"
@@ -330,7 +338,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._views: dict = {}
         self._refs: dict = {}
-        self._slots: set = set()
+        self._slots: dict = {}  # slot -> lock descriptor (root) or None
         self._closed = False
         try:
             if os.geteuid() == 0:
@@ -422,16 +430,29 @@ class Runtime:
             return self._refs[key][1]
 
     def _slot(self) -> int:
+        """A sandbox slot (its uid when root), unique on this machine.
+
+        As root, slot ``n`` runs as uid ``UID_BASE + n``; a lock on
+        ``/run/itgrade/slot-n.lock`` (held until the run ends, dropped by the
+        kernel if this process dies) keeps two graders on one machine from
+        sharing a uid, so that one never mistakes the other's processes for
+        its own leftovers.
+        """
         with self._lock:
             slot = 0
-            while slot in self._slots:
+            while True:
+                if slot not in self._slots:
+                    lock = sbx.lock_slot(slot) if self._layout.as_root else None
+                    if lock is not None or not self._layout.as_root:
+                        self._slots[slot] = lock
+                        return slot
                 slot += 1
-            self._slots.add(slot)
-            return slot
 
     def _release(self, slot: int) -> None:
         with self._lock:
-            self._slots.discard(slot)
+            lock = self._slots.pop(slot, None)
+        if lock is not None and lock >= 0:
+            os.close(lock)  # releases the flock
 
     # -- one run ------------------------------------------------------------
 
@@ -627,7 +648,9 @@ class _Session:
     # -- the conversation ---------------------------------------------------
 
     def run(self) -> RunResult:
-        start = time.monotonic()
+        start = self.started = time.monotonic()
+        self.cpu = self.end_cpu = None
+        self.survivors: list = []
         self.wall_deadline = start + self.limits.wall_seconds
         self.reader = FrameReader(self.limits.reply_kb * 1024)
         self.bounds = Bounds(
@@ -756,6 +779,7 @@ class _Session:
                         return
                     if outstanding["op"] == "end":
                         self.done = True
+                        self.cpu = self.end_cpu
                         return
                     outstanding = None
                 if self.violation:
@@ -785,6 +809,8 @@ class _Session:
         if problem:
             return problem
         op = request["op"]
+        if op == "end":
+            self.end_cpu = reply.get("cpu")
         if op in ("cell", "probe"):
             self.calls[index] = list(reply["calls"])
         if op == "cell" and reply["error"] is not None:
@@ -912,7 +938,17 @@ class _Session:
         output = clean_text(
             bytes(self.output).decode("utf-8", "replace")[: self.limits.output_chars]
         )
-        result = RunResult("ok", "", self.events, output, sandboxed=self.rt.sandbox)
+        result = RunResult(
+            "ok",
+            "",
+            self.events,
+            output,
+            sandboxed=self.rt.sandbox,
+            leftover=len(self.survivors),
+            seconds=time.monotonic() - self.started,
+            cpu_seconds=self.cpu,
+        )
+
         if self.violation:
             result.status = "void"
             result.message = (

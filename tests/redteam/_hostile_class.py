@@ -1,12 +1,14 @@
 """One hostile class: honest students graded beside every attack on the runner.
 
 Each tactic is a real submission notebook of sheet 01: the blank exercise (or
-the model solution) with an attacking cell appended. The whole class is
-graded at once, two submissions at a time, as an instructor would, and the
-results are cached, so that the tests of ``test_sandbox_*.py`` and
-``test_protocol_*.py`` only read them. ``results(mode)`` grades it as the user
-running the tests (``"self"``) or as an ordinary user (``"user"``: created
-when the tests run as root).
+the model solution) with an attacking cell appended; the class also holds
+the hostile notebook files of ``_notebook_tactics.py`` (``nb_*``) and the
+reference-implementation answers of ``_reference_tactics.py`` (``ref_*``).
+The whole class is graded at once, two submissions at a time, as an
+instructor would, and the results are cached, so that the tests of
+``test_sandbox_*.py`` and ``test_protocol_*.py`` only read them.
+``results(mode)`` grades it as the user running the tests (``"self"``) or as
+an ordinary user (``"user"``: created when the tests run as root).
 
 Attacking code avoids the names the static scan flags where the point is to
 show that a deeper layer (the sandbox, the protocol) stops it.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import functools
 import os
 
+import _notebook_tactics
+import _reference_tactics
 from _sandbox_helpers import (
     ROOT,
     file_digest,
@@ -33,15 +37,20 @@ from itutils.grading.spec import load_spec
 
 SHEET = "01_entropy"
 LIMITS = Limits(
-    wall_seconds=60,
-    step_seconds=15,
+    wall_seconds=90,
+    step_seconds=30,  # generous: torch's import on a busy machine
     memory_mb=2500,
     processes=64,
     tmpfs_mb=16,
     output_chars=20_000,
+    max_notebook_mb=2,
+    max_cell_kb=200,
 )
 _SPEC = load_spec(ROOT / "solutions" / f"{SHEET}.ipynb")
-PARTS = [p.grade_id for p in _SPEC.parts]
+PARTS = {
+    sheet: [p.grade_id for p in load_spec(ROOT / "solutions" / f"{sheet}.ipynb").parts]
+    for sheet in (SHEET, "04_vae")
+}
 AUTO_SHEET_PARTS = [p.grade_id for p in _SPEC.parts if not p.manual]
 DAEMON_TOKEN = "4242.4242"
 PWNED = "pwned-4243"
@@ -402,6 +411,8 @@ def students() -> dict:
         out[name] = (SHEET, notebook(SHEET, extra=code))
     for name, code in ON_SOLUTION.items():
         out[name] = (SHEET, solution(SHEET, extra=code))
+    out.update(_notebook_tactics.students())
+    out.update(_reference_tactics.students())
     return out
 
 
@@ -429,10 +440,11 @@ def results(mode: str) -> dict:
             "skip": f"the tests already run as an ordinary user (uid {os.getuid()}); "
             "the 'self' run covers it"
         }
+    spec_dir = _reference_tactics.solutions_copy()
     if mode == "self":
-        graded = grade_class(students(), LIMITS)
+        graded = grade_class(students(), LIMITS, spec_dir)
     else:
-        graded, why = grade_class_as_user(students(), LIMITS)
+        graded, why = grade_class_as_user(students(), LIMITS, spec_dir)
         if graded is None:
             return {"skip": why}
     graded["before"] = before
