@@ -317,6 +317,15 @@ class _Absent:
         return None
 
 
+def _flush() -> None:
+    """Flush what the notebook printed; a replaced or broken stream is its loss."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
 def _close_other_fds(keep: set) -> None:
     try:
         fds = [int(n) for n in os.listdir("/proc/self/fd")]
@@ -373,8 +382,7 @@ def main(argv: list) -> None:
         request = read_frame(requests, 1 << 26)
         op = request["op"]
         if op == "end":
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush()
             import resource
 
             used = [resource.getrusage(w) for w in (resource.RUSAGE_SELF,
@@ -397,8 +405,7 @@ def main(argv: list) -> None:
                     signal.setitimer(signal.ITIMER_REAL, 0)
             except BaseException as exc:  # SystemExit and timeouts included
                 error = _error(exc)
-            sys.stdout.flush()
-            sys.stderr.flush()
+            _flush()
             reply(request, error=error, calls=tracer.take())
             continue
         # op == "probe": the student side of one check.
@@ -423,6 +430,5 @@ def main(argv: list) -> None:
                 result = {"rejected": str(exc)[:2000]}
         except BaseException as exc:
             result = {"raised": _error(exc)}
-        sys.stdout.flush()
-        sys.stderr.flush()
+        _flush()
         reply(request, calls=tracer.take(), **result)
