@@ -139,6 +139,31 @@ def test_reply_schema(reply, reason):
         assert reason in problem
 
 
+@pytest.mark.parametrize(
+    "fields, ok",
+    [
+        ({"ok": True}, True),
+        ({"ok": True, "cpu": 1.25}, True),
+        ({"ok": True, "cpu": -1}, False),
+        ({"ok": True, "cpu": "1"}, False),
+        ({"ok": False}, False),
+        ({"ok": True, "extra": 1}, False),
+    ],
+)
+def test_end_reply_schema(fields, ok):
+    request = {"op": "end", "nonce": "ef" * 16, "seq": 3}
+    reply = {"nonce": "ef" * 16, "seq": 3, "op": "end", **fields}
+    assert (_reply_problem(reply, request, set()) is None) == ok
+
+
+def test_integers_beyond_64_bits_are_refused_as_answers():
+    from itutils.grading.plain import NotPlainData, to_plain
+
+    assert to_plain(2**64 - 1) == 2**64 - 1
+    with pytest.raises(NotPlainData, match="64-bit range"):
+        to_plain([10**30])
+
+
 # -- notebook files --------------------------------------------------------
 
 

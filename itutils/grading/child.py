@@ -342,6 +342,7 @@ def _close_other_fds(keep: set) -> None:
 def main(argv: list) -> None:
     """Serve the grader's requests until it says "end"."""
     from itutils.grading.protocol import encode, read_frame, write_frame
+    from itutils.grading.untrusted import Bounds, UntrustedDataError, loads_bounded
 
     requests, replies = int(argv[0]), int(argv[1])
     _close_other_fds({requests, replies})
@@ -358,13 +359,15 @@ def main(argv: list) -> None:
             message.pop("value", None)
             message["rejected"] = f"the value cannot be sent ({exc})"
             frame = encode(message)
-        if len(frame) > limit and "value" in message:
-            del message["value"]
-            message["rejected"] = (
-                f"the value is too large to grade ({len(frame)} bytes of data, "
-                f"limit {limit})"
-            )
-            frame = encode(message)
+        if "value" in message:
+            # What the grader would refuse as malformed is refused here, as
+            # this check's answer: an honest notebook never voids its run.
+            try:
+                loads_bounded(frame[4:], Bounds(limit, **setup["reply_bounds"]))
+            except UntrustedDataError as exc:
+                del message["value"]
+                message["rejected"] = f"the value cannot be graded: {exc}"
+                frame = encode(message)
         write_frame(replies, frame)
 
     tracer = Tracer(setup["forbidden"], setup["absent"], setup["library"])

@@ -316,6 +316,9 @@ from itutils.grading import child
 child.main(sys.argv[1:])
 """
 _GRACE = 5.0  # seconds a step may overrun its alarm before the grader ends it
+#: Shape limits of a reply (besides its size); the harness refuses a value
+#: that would break them, so an honest submission never does.
+REPLY_BOUNDS = {"max_depth": 64, "max_containers": 100_000, "max_int_digits": 20}
 
 
 class Runtime:
@@ -653,9 +656,7 @@ class _Session:
         self.survivors: list = []
         self.wall_deadline = start + self.limits.wall_seconds
         self.reader = FrameReader(self.limits.reply_kb * 1024)
-        self.bounds = Bounds(
-            self.limits.reply_kb * 1024, max_depth=40, max_containers=100_000
-        )
+        self.bounds = Bounds(self.limits.reply_kb * 1024, **REPLY_BOUNDS)
         self.info = bytearray()
         self.timed_out = False
         self.step_overrun = False
@@ -681,6 +682,7 @@ class _Session:
                 "step_limit": lim.step_seconds,
                 "output_limit": lim.output_chars,
                 "reply_limit": lim.reply_kb * 1024,
+            "reply_bounds": REPLY_BOUNDS,
                 "forbidden": list(self.refs.traced),
                 "absent": list(self.refs.absent),
                 "library": self.library,

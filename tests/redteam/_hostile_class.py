@@ -367,6 +367,17 @@ def answer(head, request):
     ),
 }
 
+# Honest mistakes, not attacks: answers too large or too odd to send. Each
+# check fails with a reason; the run is never voided.
+TACTICS["oversized_answers"] = """
+def entropy_bits(p):
+    return [0.5] * 900_000  # 4.5 MB of JSON: over the reply limit
+h_die = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": {"l": {
+    "m": {"n": {"o": {"p": {"q": {"r": {"s": {"t": {"u": 1}}}}}}}}}}}}}}}}}}}}}
+h_coin = 10**30
+p_half_bit = [[]] * 200_000
+"""
+
 # Tactics appended to the model solution: the student is honest otherwise,
 # so the run must end normally with full marks.
 ON_SOLUTION = {

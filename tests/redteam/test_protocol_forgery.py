@@ -77,3 +77,12 @@ def test_check_inputs_are_nowhere_before_the_checks(graded):
 def test_symlinks_and_fifos_in_the_scratch_change_nothing(graded):
     result = graded["students"]["scratch_swapper"]
     assert result["status"] == "ok" and "SWAPPED" in result["output"]
+
+
+def test_answers_too_large_to_send_fail_their_checks_only(graded):
+    result = graded["students"]["oversized_answers"]
+    assert result["status"] == "ok", result
+    parts = result["parts"]
+    assert "cannot be graded" in parts["entropy_bits_tests"]["reason"], parts
+    assert "nested too deeply" in parts["die_and_coin_tests"]["reason"], parts
+    assert "cannot be graded" in parts["half_bit_tests"]["reason"], parts
