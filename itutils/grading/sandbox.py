@@ -359,6 +359,7 @@ def _probe() -> str | None:
         return problem
     # A throwaway layout: start a real interpreter in a real sandbox.
     runtime = tempfile.mkdtemp(prefix="itgrade-probe-", dir=_tmp_root())
+    lock = None
     try:
         os.chmod(runtime, 0o711)
         layout = Layout.here(runtime)
@@ -368,8 +369,14 @@ def _probe() -> str | None:
         layout.prepare()
         view = Path(runtime) / "view"
         view.mkdir(mode=0o755)
+        slot = 0
+        while layout.as_root:  # a uid no other grader is using right now
+            lock = lock_slot(slot)
+            if lock is not None:
+                break
+            slot += 1
         argv = layout.command(
-            UID_BASE if layout.as_root else None,
+            UID_BASE + slot if layout.as_root else None,
             str(view),
             {"PATH": "/usr/bin:/bin"},
             2**20,
@@ -391,6 +398,8 @@ def _probe() -> str | None:
             )
         return None
     finally:
+        if lock is not None and lock >= 0:
+            os.close(lock)
         shutil.rmtree(runtime, ignore_errors=True)
 
 

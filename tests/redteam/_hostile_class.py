@@ -17,6 +17,7 @@ show that a deeper layer (the sandbox, the protocol) stops it.
 from __future__ import annotations
 
 import functools
+import json
 import os
 
 import _notebook_tactics
@@ -464,4 +465,8 @@ def results(mode: str) -> dict:
         "home": _home_files(),
         "tmp": sorted(os.listdir("/tmp")),
     }
+    dump = os.environ.get("ITGRADE_REDTEAM_DUMP")  # e.g. for a report's table
+    if dump:
+        with open(f"{dump}-{mode}.json", "w") as fh:
+            json.dump(graded, fh, indent=1)
     return graded
