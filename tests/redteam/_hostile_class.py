@@ -403,7 +403,9 @@ needles = [b"_p7", b"[0.7, 0.2, 0.1, 0.0]", b"[1.2, -0.2]", b"_zero_column"]
 hay = [open("/pr" + f"oc/{p}/{f}", "rb").read()
        for p in ("self", "1") for f in ("cmdline", "environ")]
 for base in ("/scratch", "/tmp", "/dev/shm", "/opt"):
-    for dirpath, _dirs, files in os.walk(base):
+    for dirpath, dirs, files in os.walk(base):
+        # Not into a Python environment mounted under /tmp (a checkout there).
+        dirs[:] = [d for d in dirs if d not in (".venv", "lib", "include", "bin")]
         for name in files:
             try:
                 hay.append(open(os.path.join(dirpath, name), "rb").read())

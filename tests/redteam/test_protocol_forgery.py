@@ -16,6 +16,8 @@ import pytest
 from _hostile_class import AUTO_SHEET_PARTS, results
 from _sandbox_helpers import require_sandbox
 
+from itutils.grading.runner import REPLY_BOUNDS
+
 
 @pytest.fixture(scope="module", params=["self", "user"])
 def graded(request):
@@ -28,7 +30,8 @@ def graded(request):
 
 VOIDED = {
     "garbage": "a reply over the size limit (a frame of 2065851766 bytes",
-    "brackets": "a reply is nested 100000 deep, over the limit of 40",
+    "brackets": "a reply is nested 100000 deep, over the limit of "
+    f"{REPLY_BOUNDS['max_depth']}",
     "huge_line": "a reply over the size limit",
     "forger": "a reply that does not answer request",
     # The copy arrives before or after the grader's next request.
