@@ -76,7 +76,8 @@ class Limits:
 
     wall_seconds: float = 120.0  # the whole run, enforced by the grader
     step_seconds: float = 60.0  # one cell or one check (alarm in the harness)
-    memory_mb: int = 4096  # address space per process; torch alone maps ~0.7 GB
+    memory_mb: int = 4096  # per process (address space; torch maps ~0.7 GB),
+    # and, as root, for the whole sandbox (its cgroup, tmpfs included)
     output_chars: int = 200_000  # captured stdout+stderr kept per submission
     file_mb: int = 32  # largest file the submission may write
     max_notebook_mb: int = 50
@@ -342,6 +343,7 @@ class Runtime:
         self._views: dict = {}
         self._refs: dict = {}
         self._slots: dict = {}  # slot -> lock descriptor (root) or None
+        self._cgroup_files: dict = {}  # slot -> cgroup.procs files (root)
         self._closed = False
         try:
             if os.geteuid() == 0:
@@ -451,9 +453,22 @@ class Runtime:
                         return slot
                 slot += 1
 
+    def _cgroups(self, slot: int) -> list:
+        """The slot's cgroups (root): the sandbox's total memory and tasks."""
+        procs = sbx.slot_cgroups(
+            slot, self.limits.memory_mb * 2**20, self.limits.processes
+        )
+        with self._lock:
+            self._cgroup_files[slot] = procs
+        return procs
+
     def _release(self, slot: int) -> None:
         with self._lock:
             lock = self._slots.pop(slot, None)
+            procs = self._cgroup_files.pop(slot, [])
+        # Removed while the slot is still ours (another grader may take it
+        # next); a cgroup still holding a dying process stays for reuse.
+        sbx.remove_cgroups(procs)
         if lock is not None and lock >= 0:
             os.close(lock)  # releases the flock
 
@@ -610,6 +625,7 @@ class _Session:
                 child,
                 mplcache=self.mplcache,
                 info_fd=info_w,
+                cgroups=rt._cgroups(self.slot) if uid is not None else None,
             )
             argv += [str(req_r), str(rep_w)]
             host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
@@ -682,7 +698,7 @@ class _Session:
                 "step_limit": lim.step_seconds,
                 "output_limit": lim.output_chars,
                 "reply_limit": lim.reply_kb * 1024,
-            "reply_bounds": REPLY_BOUNDS,
+                "reply_bounds": REPLY_BOUNDS,
                 "forbidden": list(self.refs.traced),
                 "absent": list(self.refs.absent),
                 "library": self.library,

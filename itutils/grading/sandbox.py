@@ -28,7 +28,9 @@ the source of every bind mount by path (``--ro-bind-fd`` too), so folders
 that uid cannot enter (a venv or a pyenv under ``/root``, a checkout in a
 ``mktemp -d`` folder) are first bind-mounted, still as root but inside a
 private mount namespace made by ``unshare``, onto empty folders under the
-runtime's folder in ``/tmp`` (mode 0711), which it can reach.
+runtime's folder in ``/tmp`` (mode 0711), which it can reach. As root each
+slot also gets a cgroup (:func:`slot_cgroups`) capping the whole sandbox's
+memory and tasks; an ordinary user has the per-process resource limits only.
 """
 
 from __future__ import annotations
@@ -202,21 +204,29 @@ class Layout:
         child: list[str],
         mplcache: str | None = None,
         info_fd: int | None = None,
+        cgroups: list | None = None,
     ) -> list[str]:
         """The full argv that starts ``child`` (interpreter + args) sandboxed.
 
         As root: ``unshare --mount`` (a private mount namespace) and a shell
-        that bind-mounts the Python folders onto reachable mount points,
-        then ``setpriv`` to ``uid`` with no groups and no capabilities, then
-        ``bwrap``. Otherwise ``bwrap`` directly.
+        that joins the slot's cgroups (``cgroups``: their ``cgroup.procs``
+        files, see :func:`slot_cgroups`), bind-mounts the Python folders onto
+        reachable mount points, then ``setpriv`` to ``uid`` with no groups
+        and no capabilities, then ``bwrap``. Otherwise ``bwrap`` directly.
         """
         bwrap = self.bwrap_args(view, env, tmpfs_bytes, mplcache, info_fd)
         if not self.as_root:
             return [*bwrap, "--", *child]
         stage = self.stage_points()
-        script = ['set -e; n="$1"; shift']
-        # Positional arguments: n, then pairs (source, mount point), then the
-        # command; the shell never interprets a path.
+        cgroups = list(cgroups or [])
+        script = ['set -e; c="$1"; shift']
+        # Positional arguments: the number of cgroups and their procs files,
+        # the number of mounts and their (source, mount point) pairs, then
+        # the command; the shell never interprets a path.
+        script.append(
+            'i=0; while [ "$i" -lt "$c" ]; do echo $$ > "$1"; shift; i=$((i+1)); done'
+        )
+        script.append('n="$1"; shift')
         script.append(
             'i=0; while [ "$i" -lt "$n" ]; do mount --bind "$1" "$2"; '
             "shift 2; i=$((i+1)); done"
@@ -243,6 +253,8 @@ class Layout:
             "-c",
             "; ".join(script),
             "itgrade-stage",
+            str(len(cgroups)),
+            *cgroups,
             str(len(stage)),
             *flat,
             *setpriv,
@@ -291,11 +303,7 @@ def lock_slot(slot: int) -> int | None:
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
         info = os.lstat(folder)
-        if (
-            not stat.S_ISDIR(info.st_mode)
-            or info.st_uid != 0
-            or info.st_mode & 0o077
-        ):
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
             return -1
         fd = os.open(
             f"{folder}/slot-{slot}.lock",
@@ -310,6 +318,65 @@ def lock_slot(slot: int) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+#: cgroup v1 hierarchies (memory and pids controllers), or the v2 root.
+_CGROUP_V1 = {"memory": "/sys/fs/cgroup/memory", "pids": "/sys/fs/cgroup/pids"}
+_CGROUP_V2 = "/sys/fs/cgroup"
+
+
+def slot_cgroups(slot: int, memory_bytes: int, tasks: int) -> list:
+    """Root only: cgroups that cap a whole sandbox; their ``cgroup.procs`` files.
+
+    Resource limits (``RLIMIT_AS``) bound each process; a cgroup bounds the
+    sandbox's total memory (tmpfs pages included) at ``memory_bytes`` and its
+    tasks at ``tasks``, so that many processes cannot add up to more than
+    one run may use. Best effort: an empty list where cgroups cannot be made
+    (not root, no delegation, an unknown layout); the resource limits still
+    apply.
+    """
+    name = f"itgrade/slot-{slot}"
+    try:
+        controllers = Path(_CGROUP_V2, "cgroup.controllers")
+        if controllers.is_file() and {"memory", "pids"} <= set(
+            controllers.read_text().split()
+        ):
+            group = Path(_CGROUP_V2, name)
+            parent = group.parent
+            parent.mkdir(exist_ok=True)
+            wanted = {"+memory", "+pids"}
+            (parent / "cgroup.subtree_control").write_text(" ".join(wanted))
+            group.mkdir(exist_ok=True)
+            (group / "memory.max").write_text(str(memory_bytes))
+            if (group / "memory.swap.max").exists():
+                (group / "memory.swap.max").write_text("0")
+            (group / "pids.max").write_text(str(tasks))
+            return [str(group / "cgroup.procs")]
+        procs = []
+        for controller, root in _CGROUP_V1.items():
+            group = Path(root, name)
+            if not Path(root, "cgroup.procs").is_file():
+                return []
+            group.mkdir(parents=True, exist_ok=True)
+            if controller == "memory":
+                (group / "memory.limit_in_bytes").write_text(str(memory_bytes))
+            else:
+                (group / "pids.max").write_text(str(tasks))
+            procs.append(str(group / "cgroup.procs"))
+        return procs
+    except OSError:
+        return []
+
+
+def remove_cgroups(procs: list) -> None:
+    """Remove the slot cgroups made by :func:`slot_cgroups` (when empty)."""
+    for path in procs:
+        folder = Path(path).parent
+        try:
+            folder.rmdir()
+            folder.parent.rmdir()  # the shared "itgrade" folder, once empty
+        except OSError:
+            pass
 
 
 def _missing_tools(as_root: bool) -> str | None:

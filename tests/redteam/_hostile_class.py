@@ -239,6 +239,20 @@ try:
 except OSError as exc:
     print("FORK-LIMIT", kids, type(exc).__name__)
 """,
+    "memory_sum": """
+import os, time
+kids = []
+for _ in range(4):  # 4 x 900 MB touched: more than one run's memory in total
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(900 * 2**20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+print("KIDS", [os.waitpid(k, 0)[1] for k in kids])
+""",
     "filler": """
 for d in ("/scratch", "/tmp", "/dev/shm"):
     n = 0

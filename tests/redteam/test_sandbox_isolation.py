@@ -133,6 +133,17 @@ def test_process_limit_stops_a_fork_bomb(graded):
     assert 0 < kids < LIMITS.processes
 
 
+def test_memory_of_a_whole_sandbox_is_capped_as_root(graded):
+    output = student(graded, "memory_sum")["output"]
+    codes = eval(output.split("KIDS")[1].strip())  # a list of wait statuses
+    if graded["uid"] == 0:
+        # The slot's cgroup kills what exceeds --memory in total.
+        assert 9 in codes, output
+    else:
+        # As an ordinary user only each process is capped (see the README).
+        assert codes == [0, 0, 0, 0], output
+
+
 def test_private_size_limited_tmpfs(graded):
     output = student(graded, "filler")["output"]
     for folder in ("/scratch", "/tmp", "/dev/shm"):
