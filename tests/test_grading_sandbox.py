@@ -24,10 +24,10 @@ from itutils.grading.references import (
     references_for,
     scan_cells,
 )
+from itutils.grading.replies import reply_problem as _reply_problem
 from itutils.grading.runner import (
     Limits,
     RunResult,
-    _reply_problem,
     open_runtime,
     run_submission,
 )
