@@ -39,7 +39,7 @@ from itutils.grading.spec import load_spec
 SHEET = "01_entropy"
 LIMITS = Limits(
     wall_seconds=90,
-    step_seconds=30,  # generous: torch's import on a busy machine
+    step_seconds=20,  # generous: torch's import on a busy machine
     memory_mb=2500,
     processes=64,
     tmpfs_mb=16,
