@@ -64,7 +64,7 @@ def test_a_forged_well_formed_reply_is_only_the_students_answer(graded):
     for part in AUTO_SHEET_PARTS:
         row = result["parts"][part]
         assert row["points"] == 0 and row["status"] == "fail", row
-    assert "expected 3, got 1" in result["parts"]["entropy_bits_tests"]["reason"]
+    assert "got 1" in result["parts"]["entropy_bits_tests"]["reason"]
 
 
 def test_a_huge_line_does_not_grow_the_grader(graded):
