@@ -32,7 +32,7 @@ AUTO_PARTS = [
     "conditional_entropy_tests",
     "half_bit_tests",
 ]
-LIMITS = Limits(wall_seconds=30, step_seconds=8, memory_mb=2500)
+LIMITS = Limits(wall_seconds=60, step_seconds=15, memory_mb=2500)
 
 
 def _nb(name: str = ENTROPY, folder: Path = SOLUTIONS):
@@ -260,7 +260,9 @@ def test_every_submission_has_every_part(adversarial):
     students = {r["student"] for r in rows}
     assert len(students) == 13
     for student in students:
-        assert len(_by_part(rows, student)) == 5
+        assert len(_by_part(rows, student)) == len(
+            load_spec(SOLUTIONS / f"{ENTROPY}.ipynb").parts
+        )
 
 
 def test_rebinding_assert_abs_isclose_gains_nothing(adversarial):
@@ -282,22 +284,36 @@ def test_tampering_with_grading_files_gains_nothing(adversarial):
     _assert_part(rows, "tamperer", "entropy_bits_tests", "fail", "expected 1, got 0.5")
     assert before == after, "a submission changed the solutions or the library"
     feedback = (out / "feedback" / "tamperer.md").read_text()
-    assert "WROTE" not in feedback and "PermissionError" in feedback
+    # Inside the sandbox the guarded copy does not exist and the library
+    # copy is read-only: each attempt fails with an OSError.
+    assert "WROTE" not in feedback
+    assert feedback.count("Error") >= 6, feedback
     assert "WARNING" not in log[-1]
 
 
 def test_infinite_loop_in_a_function_times_out_that_part_only(adversarial):
     rows = adversarial[0]
     _assert_part(
-        rows, "looper", "entropy_bits_tests", "fail", "did not finish within 8 s"
+        rows,
+        "looper",
+        "entropy_bits_tests",
+        "fail",
+        f"did not finish within {LIMITS.step_seconds:g} s",
     )
     _assert_part(rows, "looper", "conditional_entropy_tests", "pass", points="2")
 
 
-def test_loop_that_swallows_the_alarm_hits_the_wall_clock(adversarial):
+def test_loop_that_swallows_the_alarm_is_ended_by_the_grader(adversarial):
     rows = adversarial[0]
     for part in AUTO_PARTS:
-        _assert_part(rows, "stubborn", part, "error", "time limit of 30 s", "half_bit")
+        _assert_part(
+            rows,
+            "stubborn",
+            part,
+            "error",
+            f"ignored its time limit of {LIMITS.step_seconds:g} s",
+            "half_bit",
+        )
 
 
 def test_memory_exhaustion_is_reported(adversarial):

@@ -128,7 +128,13 @@ def to_plain(value, _depth: int = 0):
     if _depth > _MAX_DEPTH:
         raise NotPlainData("the value is nested too deeply to grade")
     kind = type(value)
-    if value is None or kind in (bool, int):
+    if value is None or kind is bool:
+        return value
+    if kind is int:
+        if not -(2**63) <= value < 2**64:
+            raise NotPlainData(
+                "an integer outside the 64-bit range is too large to grade"
+            )
         return value
     if kind is str:
         if len(value) > _MAX_STRING:

@@ -145,6 +145,36 @@ def _manual(part: Part, run: RunResult) -> Outcome:
     )
 
 
+def _not_graded(part: Part, run: RunResult) -> Outcome | None:
+    """The outcome of an automatic part that is not graded from its checks."""
+    if run.status == "void":
+        return Outcome(
+            part.grade_id, 0.0, part.points, "error", f"not graded: {run.message}"
+        )
+    if run.tampering:
+        tools = ", ".join(f"`{t}`" for t in run.tampering[:3])
+        return Outcome(
+            part.grade_id,
+            0.0,
+            part.points,
+            "error",
+            f"not graded: the notebook uses {tools}, which can reach into the "
+            "grader's own code (its frames, or the tracing of reference "
+            "implementations); remove it and resubmit",
+        )
+    name = run.references.get(part.grade_id)
+    if name:
+        return Outcome(
+            part.grade_id,
+            0.0,
+            part.points,
+            "fail",
+            f"uses the reference implementation {name}: this part asks for "
+            "your own code",
+        )
+    return None
+
+
 def score(spec: ExerciseSpec, run: RunResult, limits: Limits | None = None) -> list:
     """One :class:`Outcome` per part of ``spec``, in notebook order."""
     limits = limits or Limits()
@@ -164,6 +194,10 @@ def score(spec: ExerciseSpec, run: RunResult, limits: Limits | None = None) -> l
             continue
         if part.manual:
             outcomes.append(_manual(part, run))
+            continue
+        verdict = _not_graded(part, run)
+        if verdict is not None:
+            outcomes.append(verdict)
             continue
         failures, unevaluated = [], 0
         for k, check in enumerate(part.checks):

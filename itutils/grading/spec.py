@@ -9,7 +9,10 @@ executed as a whole. Each statement must be one of:
 - a call ``check_close/check_equal/check_that/check_raises(...)``.
 
 Names bound in a test cell start with ``_`` so that running the cell in a
-kernel (nbval, nbgrader autograde) never shadows a student's name. The first
+kernel (nbval, nbgrader autograde) never shadows a student's name. The
+assignment ``_forbidden = ("scipy.stats.entropy", ...)`` in a test cell names
+reference implementations the part must not use (see
+:mod:`itutils.grading.references`); each name must resolve to an object. The first
 argument of a check (the lambda's body for ``check_raises``) is the
 *student side*: its source is sent to the student's process and evaluated
 there; the ``_names`` it uses are sent along as plain data. Every other
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +34,15 @@ import numpy as np
 from itutils.grading import checks
 from itutils.grading.plain import to_plain
 
-__all__ = ["Check", "Part", "ExerciseSpec", "SpecError", "load_spec", "load_specs"]
+__all__ = [
+    "Check",
+    "Part",
+    "ExerciseSpec",
+    "SpecError",
+    "load_spec",
+    "load_specs",
+    "split_rubric",
+]
 
 _ALLOWED_MODULES = ("numpy", "scipy", "math", "torch", "sklearn", "itutils")
 _CHECKS = {"check_close", "check_equal", "check_that", "check_raises"}
@@ -62,6 +74,20 @@ class Check:
         """How the check is shown in feedback."""
         return self.source
 
+    @property
+    def reads_value(self) -> bool:
+        """True when the student side reads stored values and calls nothing.
+
+        Such a check grades what the cells computed (``h_die``), so the
+        cells matter when looking for reference implementations; a check
+        that calls the learner's function grades what that call does.
+        """
+        try:
+            tree = ast.parse(self.actual, mode="eval")
+        except SyntaxError:
+            return False
+        return not any(isinstance(n, ast.Call) for n in ast.walk(tree))
+
 
 @dataclass
 class Part:
@@ -73,6 +99,10 @@ class Part:
     checks: list
     solution_cells: list  # grade_ids of the solution cells this part grades
     stub: str = ""  # for written answers: the text a blank exercise holds
+    forbidden: tuple = ()  # dotted names of reference implementations it forbids
+    question: str = ""  # the Markdown before the part (its heading and task)
+    model_answer: str = ""  # written answers: the solution, before "#### Rubric"
+    rubric: str = ""  # written answers: what earns each point (after the line)
 
 
 @dataclass
@@ -226,12 +256,75 @@ def parse_test_cell(source: str, ns: dict, where: str) -> list:
     return found
 
 
+_RUBRIC = re.compile(
+    r"^#{1,6}[ \t]*Rubric[ \t]*:?[ \t]*$", re.MULTILINE | re.IGNORECASE
+)
+
+
+def split_rubric(text: str) -> tuple[str, str]:
+    """(model answer, rubric) of a written answer's solution cell.
+
+    The rubric starts at a line ``#### Rubric``; without one, the whole cell
+    is the model answer.
+
+    Examples
+    --------
+    >>> split_rubric("H = 1 bit.\\n\\n#### Rubric\\n- **1 point**: the value")
+    ('H = 1 bit.', '- **1 point**: the value')
+    >>> split_rubric("no rubric here")
+    ('no rubric here', '')
+    """
+    match = _RUBRIC.search(text)
+    if match is None:
+        return text.strip(), ""
+    return text[: match.start()].strip(), text[match.end() :].strip()
+
+
+def _forbidden_names(source: str, ns: dict, where: str) -> tuple:
+    """The ``_forbidden`` names a test cell assigns (validated), or ()."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ()
+    assigned = any(
+        isinstance(stmt, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "_forbidden" for t in stmt.targets)
+        for stmt in tree.body
+    )
+    if not assigned:
+        return ()
+    value = ns.pop("_forbidden", None)
+    if isinstance(value, str) or not isinstance(value, (tuple, list)):
+        raise SpecError(
+            f"{where}: _forbidden must be a tuple of dotted names such as "
+            f'("scipy.stats.entropy",), got {value!r}'
+        )
+    from itutils.grading.references import resolve_name
+
+    names = []
+    for name in value:
+        if not isinstance(name, str) or not name.startswith(_ALLOWED_MODULES):
+            raise SpecError(
+                f"{where}: _forbidden lists {name!r}; name functions of "
+                f"{', '.join(_ALLOWED_MODULES)} by their dotted path"
+            )
+        if resolve_name(name) is None:
+            raise SpecError(
+                f"{where}: _forbidden lists {name!r}, which does not exist "
+                "(check the spelling and the module path)"
+            )
+        names.append(name)
+    return tuple(names)
+
+
 def load_spec(path: Path) -> ExerciseSpec:
     """Read ``path`` (a solution notebook) into an :class:`ExerciseSpec`."""
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     ns = _reference_namespace()
     parts, locked, skipped, solution_ids, pending = [], {}, set(), set(), []
+    prose: list = []  # Markdown cells since the last code or graded cell
+    question = ""  # the prose before the pending solution cells
     for index, cell in enumerate(nb.cells):
         meta = _meta(cell)
         gid = meta.get("grade_id")
@@ -241,28 +334,52 @@ def load_spec(path: Path) -> ExerciseSpec:
         if meta.get("grade") and not meta.get("solution"):
             if cell.cell_type != "code":
                 raise SpecError(f"{where}: a test cell must be a code cell")
+            found = parse_test_cell(cell.source, ns, where)
             parts.append(
                 Part(
                     gid,
                     float(meta.get("points", 0)),
                     False,
-                    parse_test_cell(cell.source, ns, where),
+                    found,
                     pending,
+                    forbidden=_forbidden_names(cell.source, ns, where),
+                    question=question,
                 )
             )
             skipped.add(gid)
-            pending = []
+            pending, question = [], ""
         elif meta.get("grade") and meta.get("solution"):
             if cell.cell_type != "markdown":
                 raise SpecError(f"{where}: autograded answers go in separate cells")
-            parts.append(Part(gid, float(meta.get("points", 0)), True, [], [gid]))
+            model, rubric = split_rubric(cell.source)
+            parts.append(
+                Part(
+                    gid,
+                    float(meta.get("points", 0)),
+                    True,
+                    [],
+                    [gid],
+                    # The task may sit above a code cell the answer discusses.
+                    question="\n\n".join(prose).strip() or question,
+                    model_answer=model,
+                    rubric=rubric,
+                )
+            )
         elif meta.get("solution"):
+            if not pending:
+                question = "\n\n".join(prose).strip()
             pending = pending + [gid]
         elif meta.get("locked") and cell.cell_type == "code":
             if gid.startswith(SELFCHECK_PREFIX):
                 skipped.add(gid)
             else:
                 locked[gid] = cell.source
+        if cell.cell_type == "markdown" and not meta.get("grade"):
+            prose.append(cell.source)
+        elif not (
+            cell.cell_type == "code" and gid and gid.startswith(SELFCHECK_PREFIX)
+        ):
+            prose = []
     return ExerciseSpec(path.stem, parts, locked, skipped, solution_ids)
 
 

@@ -1,0 +1,58 @@
+"""Red team: answers that come from a reference implementation.
+
+The tactics (``_reference_tactics.py``) are graded in the hostile class
+against a copy of the solutions whose sheet 01 forbids ``scipy.stats.entropy``
+and ``scipy.special.entr`` for ``entropy_bits_tests`` and
+``scipy.stats.entropy`` for ``die_and_coin_tests``; sheet 04 forbids
+``itutils.vae.gaussian_kl`` implicitly (its locked cells do not import it).
+Each tactic scores 0 on the part it cheats with the reason "uses the
+reference implementation <name>"; honest work (a model solution that uses
+allowed scipy functions, a self-test outside the graded cells) keeps full
+marks.
+"""
+
+from __future__ import annotations
+
+import pytest
+from _hostile_class import results
+from _reference_tactics import CHEATS_01, CHEATS_04
+from _sandbox_helpers import require_sandbox
+
+CHEATS = {**CHEATS_01, **CHEATS_04}
+
+
+@pytest.fixture(scope="module", params=["self", "user"])
+def graded(request):
+    require_sandbox()
+    outcome = results(request.param)
+    if "skip" in outcome:
+        pytest.skip(outcome["skip"])
+    return outcome
+
+
+@pytest.mark.parametrize("name", sorted(CHEATS))
+def test_reference_answers_score_zero(graded, name):
+    _changes, part, reference = CHEATS[name]
+    row = graded["students"][f"ref_{name}"]["parts"][part]
+    assert (row["points"], row["status"]) == (0, "fail"), row
+    assert f"uses the reference implementation {reference}" in row["reason"], row
+
+
+def test_other_parts_of_a_cheater_are_graded_normally(graded):
+    # Only the part whose answer comes from scipy loses its points.
+    parts = graded["students"]["ref_value_from_scipy"]["parts"]
+    assert parts["entropy_bits_tests"]["status"] == "pass"
+    assert parts["conditional_entropy_tests"]["status"] == "pass"
+
+
+@pytest.mark.parametrize("name", ["ref_honest", "ref_self_test_cell"])
+def test_honest_work_keeps_full_marks(graded, name):
+    result = graded["students"][name]
+    assert result["references"] == {} and result["tampering"] == [], result
+    for row in result["parts"].values():
+        assert row["status"] in ("pass", "manual"), row
+
+
+def test_own_rate_function_passes_on_the_vae_sheet(graded):
+    row = graded["students"]["ref_vae_own"]["parts"]["rate_tests"]
+    assert row["status"] == "pass", row
