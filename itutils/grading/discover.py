@@ -282,7 +282,7 @@ class _Walker:
 def _assign_ids(found: list) -> tuple:
     """{raw name: student id}, and {id: warning} for names that collide."""
     raws = sorted({f.raw_name for f in found}, key=os.fsencode)
-    cleaned = {raw: clean_student(raw) for raw in raws}
+    cleaned = {raw: clean_student(display_path(raw)) for raw in raws}
     groups: dict = {}
     for raw in raws:
         groups.setdefault(cleaned[raw].casefold(), []).append(raw)

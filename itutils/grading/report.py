@@ -56,6 +56,11 @@ def fmt_points(points) -> str:
     return "" if points is None else f"{points:g}"
 
 
+def n_points(points: float) -> str:
+    """``1 point``, ``2 points``, ``0.5 points``."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
 def row_key(order: dict):
     """Sort key of grades.csv rows: student, notebook, part in sheet order, file."""
 
@@ -90,9 +95,9 @@ def _sheet_heading(exercise, outcomes) -> str:
     got = sum(o.points or 0 for o in outcomes)
     total = sum(o.max_points for o in outcomes)
     pending = sum(o.max_points for o in outcomes if o.points is None)
-    text = f"## {exercise}: {got:g} / {total:g} points"
+    text = f"## {exercise}: {got:g} / {n_points(total)}"
     if pending:
-        text += f" ({pending:g} more to be graded by hand)"
+        text += f" ({n_points(pending)} more to be graded by hand)"
     return text
 
 
@@ -156,7 +161,7 @@ def _graded_section(g) -> list:
                 for d in details
             )
             lines += [
-                f"### {o.part}: lost {o.max_points - o.points:g} points",
+                f"### {o.part}: lost {n_points(o.max_points - o.points)}",
                 "",
                 md_block(text, limit=None),
                 "",
@@ -218,7 +223,7 @@ def feedback_markdown(
         lines += _graded_section(g)
     for exercise, total in sorted(missing.items()):
         lines += [
-            f"## {exercise}: 0 / {total:g} points",
+            f"## {exercise}: 0 / {n_points(total)}",
             "",
             "No submission found for this exercise.",
             "",
@@ -297,7 +302,7 @@ def manual_markdown(questions: list, answers: list, rows: list) -> str:
                 and r["status"] != "manual"
             }
         )
-        lines += [f"## {q['exercise']} / {q['part']} ({q['points']:g} points)", ""]
+        lines += [f"## {q['exercise']} / {q['part']} ({n_points(q['points'])})", ""]
         for title, key in (
             ("Question", "question"),
             ("Rubric", "rubric"),
