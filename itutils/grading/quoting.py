@@ -139,8 +139,9 @@ def csv_field(value) -> str:
 
     A field whose first character (or first character after spaces, since
     spreadsheets may trim them; full-width forms included) is ``=``, ``+``,
-    ``-``, ``@``, tab, CR, LF or NUL gets a leading apostrophe, which
-    spreadsheets read as "this cell is text".
+    ``-``, ``@``, tab, CR, LF or NUL, or that starts with a space (tabs and
+    line breaks inside a field become spaces), gets a leading apostrophe,
+    which spreadsheets read as "this cell is text".
 
     Examples
     --------
@@ -152,11 +153,7 @@ def csv_field(value) -> str:
     raw = str(value)
     text = one_line(raw)
     first = unicodedata.normalize("NFKC", text.lstrip()[:1])
-    if (
-        raw.startswith(_FORMULA_START)
-        or first in _FORMULA_START
-        or (text[:1] in _FORMULA_START)
-    ):
+    if raw.startswith(_FORMULA_START) or first in _FORMULA_START or text[:1].isspace():
         text = "'" + text
     return text
 
