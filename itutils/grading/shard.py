@@ -194,7 +194,8 @@ def merge(folders, out, log=print) -> list:
                 f"{s['where']} is shard {s['shard'][0]}/{s['shard'][1]}: every shard "
                 "of one run splits the class into the same number N of slices"
             )
-        for key in sorted(set(first["identity"]) | set(s["identity"])):
+        keys = set(first["identity"]) | set(s["identity"])
+        for key in [*_WHAT_DIFFERS, *sorted(keys - set(_WHAT_DIFFERS))]:
             if first["identity"].get(key) != s["identity"].get(key):
                 what = _WHAT_DIFFERS.get(
                     key, f"differ in {key}; grade every shard in the same way"
