@@ -396,3 +396,18 @@ def test_nothing_here_reads_a_path_by_name_outside_descriptors():
         text = (root / name).read_text()
         for call in (".read_bytes(", ".read_text(", ".write_text(", " open("):
             assert call not in text, (name, call)
+
+
+def test_a_parent_made_at_the_same_moment_by_another_shard_is_accepted(
+    tmp_path, monkeypatch
+):
+    real_mkdir = os.mkdir
+
+    def racing(name, mode=0o777, *, dir_fd=None):
+        if name == "shards":  # another shard creates the shared parent first
+            real_mkdir(name, 0o700, dir_fd=dir_fd)
+        return real_mkdir(name, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "mkdir", racing)
+    with OutputFolder.prepare(tmp_path / "shards" / "1") as out:
+        assert out.created

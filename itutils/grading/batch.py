@@ -53,6 +53,8 @@ __all__ = [
     "Graded",
     "Report",
     "SandboxUnavailable",
+    "Submission",
+    "discover",
     "grade_folder",
     "spec_fingerprint",
     "write_report",

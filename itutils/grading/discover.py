@@ -351,7 +351,7 @@ def _choose(group: list, now: dt.datetime, warn) -> _Found:
 def discover(
     folder,
     specs: dict,
-    limit_bytes: int,
+    limit_bytes: int = 50 * 2**20,
     now: dt.datetime | None = None,
     in_play: list | None = None,
 ) -> Discovery:

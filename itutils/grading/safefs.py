@@ -350,8 +350,10 @@ def _walk_to(path: Path, hops: int = 0) -> tuple:
     folder others can write, a component there that another user owns, and
     an existing output folder directly inside a world-writable folder (it
     must be created now, private). Missing folders are created with mode
-    0700. Links in folders only trusted users can write (such as a system's
-    /home link) are followed, by restarting from their target.
+    0700 (a folder on the way that another process creates at the same
+    moment, such as a shared parent of several shards, is checked like any
+    other). Links in folders only trusted users can write (such as a
+    system's /home link) are followed, by restarting from their target.
     """
     if hops > 20:
         raise OutputError(f"{path}: too many symbolic links on the way")
@@ -370,57 +372,44 @@ def _walk_to(path: Path, hops: int = 0) -> tuple:
                     f"anyone can replace {here / name}: choose an output folder "
                     "elsewhere (--out)"
                 )
-            try:
-                info = os.stat(name, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                info = None
-            if info is not None and stat.S_ISLNK(info.st_mode):
-                if last:
-                    raise OutputError(
-                        f"the output folder {path} is a symbolic link; the grader "
-                        "never writes through links: give the real folder, or "
-                        "remove the link"
-                    )
-                if shared or not _trusted_owner(parent):
-                    raise OutputError(
-                        f"{here / name} is a symbolic link inside {here}, a folder "
-                        "other users can write: choose an output folder elsewhere "
-                        "(--out)"
-                    )
-                target = here / os.readlink(name, dir_fd=fd)
-                rest = Path(*parts[i + 1 :]) if i + 1 < len(parts) else Path()
-                os.close(fd)
-                fd = -1
-                return _walk_to(Path(os.path.normpath(target / rest)), hops + 1)
-            if info is not None and not stat.S_ISDIR(info.st_mode):
-                raise OutputError(
-                    f"{here / name} exists and is {kind_of(info.st_mode)}, not a "
-                    "folder: choose another output folder (--out)"
-                )
-            if info is not None and shared and last:
-                raise OutputError(
-                    f"the output folder {path} already exists inside {here}, a "
-                    "folder every user can write, so someone else may have "
-                    "made it or put files in it: name a folder that does not "
-                    "exist yet (the grader then creates it, private, mode "
-                    "0700) or one outside world-writable folders such as /tmp"
-                )
-            if info is not None and shared and not _trusted_owner(info):
-                raise OutputError(
-                    f"{here / name} belongs to another user (uid {info.st_uid}) "
-                    f"and lies inside {here}, which every user can write: choose "
-                    "an output folder elsewhere (--out)"
-                )
-            if info is None:
+            for attempt in (1, 2):
+                try:
+                    info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                except FileNotFoundError:
+                    info = None
+                if info is not None and stat.S_ISLNK(info.st_mode):
+                    if last:
+                        raise OutputError(
+                            f"the output folder {path} is a symbolic link; the "
+                            "grader never writes through links: give the real "
+                            "folder, or remove the link"
+                        )
+                    if shared or not _trusted_owner(parent):
+                        raise OutputError(
+                            f"{here / name} is a symbolic link inside {here}, a "
+                            "folder other users can write: choose an output folder "
+                            "elsewhere (--out)"
+                        )
+                    target = here / os.readlink(name, dir_fd=fd)
+                    rest = Path(*parts[i + 1 :])
+                    os.close(fd)
+                    fd = -1
+                    return _walk_to(Path(os.path.normpath(target / rest)), hops + 1)
+                if info is not None:
+                    _check_existing(path, here, name, info, shared, last)
+                    break
                 try:
                     os.mkdir(name, 0o700, dir_fd=fd)
                 except FileExistsError as exc:
-                    raise OutputError(
-                        f"{here / name} appeared while the grader was creating "
-                        "it: someone else is writing there; choose an output "
-                        "folder elsewhere (--out)"
-                    ) from exc
+                    if attempt == 2 or (last and shared):
+                        raise OutputError(
+                            f"{here / name} appeared while the grader was creating "
+                            "it: someone else is writing there; choose an output "
+                            "folder elsewhere (--out)"
+                        ) from exc
+                    continue  # made at this moment by another process: check it
                 created = last
+                break
             child = open_dir(name, fd)
             os.close(fd)
             fd = child
@@ -430,3 +419,25 @@ def _walk_to(path: Path, hops: int = 0) -> tuple:
         if fd >= 0:
             os.close(fd)
         raise
+
+
+def _check_existing(path, here, name, info, shared, last) -> None:
+    if not stat.S_ISDIR(info.st_mode):
+        raise OutputError(
+            f"{here / name} exists and is {kind_of(info.st_mode)}, not a "
+            "folder: choose another output folder (--out)"
+        )
+    if shared and last:
+        raise OutputError(
+            f"the output folder {path} already exists inside {here}, a "
+            "folder every user can write, so someone else may have "
+            "made it or put files in it: name a folder that does not "
+            "exist yet (the grader then creates it, private, mode "
+            "0700) or one outside world-writable folders such as /tmp"
+        )
+    if shared and not _trusted_owner(info):
+        raise OutputError(
+            f"{here / name} belongs to another user (uid {info.st_uid}) "
+            f"and lies inside {here}, which every user can write: choose "
+            "an output folder elsewhere (--out)"
+        )
