@@ -262,23 +262,6 @@ def test_timestamps_in_names_order_files_when_all_are_usable(tmp_path, specs):
     assert sub.warnings == [] and disc.warnings == []
 
 
-def test_a_modification_time_in_the_future_counts_as_oldest(tmp_path, specs):
-    subs = tmp_path / "subs"
-    honest = write(sheet(), subs / "carol" / f"{TINY}.ipynb")
-    forged = write(sheet(), subs / "carol" / "late" / f"{TINY}.ipynb")
-    os.utime(honest, (1_710_000_000, 1_710_000_000))
-    os.utime(forged, (4_000_000_000, 4_000_000_000))  # year 2096
-    disc, _, _ = _found(subs, specs)
-    (sub,) = disc.submissions
-    assert sub.relpath == f"carol/{TINY}.ipynb"
-    assert sub.ignored == [
-        (
-            f"carol/late/{TINY}.ipynb",
-            "file modification time 2096-10-02 07:06:40 UTC, in the future",
-        )
-    ]
-
-
 # ---------------------------------------------------------------------------
 # The output folder
 

@@ -45,7 +45,13 @@ from itutils.grading.report import (
     summary_text,
 )
 from itutils.grading.runner import Limits, RunResult
-from itutils.grading.safefs import NotGradable, OutputFolder, read_regular, tree_digest
+from itutils.grading.safefs import (
+    NotGradable,
+    OutputFolder,
+    file_ids,
+    read_regular,
+    tree_digest,
+)
 from itutils.grading.score import Outcome, score
 
 __all__ = [
@@ -338,7 +344,8 @@ def grade_folder(
     ``out/manual_answers.md`` and ``out/summary.txt`` (plus ``shard.json``
     with ``shard=(K, N)``); returns the rows of grades.csv. ``exercises``
     limits grading to those sheets; ``guard`` lists folders (solutions, the
-    library) whose contents must not change during grading; ``sandbox=False``
+    library) whose contents must not change during grading (and whose files,
+    hard-linked into the submissions, are not graded); ``sandbox=False``
     runs submissions without the sandbox (trusted files only; every output
     says so). Raises :class:`SandboxUnavailable` before anything else when the
     sandbox is wanted but cannot run, ``ValueError`` for an unknown exercise
@@ -354,7 +361,12 @@ def grade_folder(
         out, avoid=[(submissions, "the submissions folder")]
     ) as output:
         disc = discover(
-            submissions, specs, limits.max_notebook_mb * 2**20, now, selected
+            submissions,
+            specs,
+            limits.max_notebook_mb * 2**20,
+            now,
+            selected,
+            own_files=file_ids(guard or []),
         )
         subs, rejected, other = disc.submissions, disc.rejected, 0
         if selected is not None:

@@ -11,10 +11,9 @@ exercise: the newest counts. "Newest" is decided by a timestamp in the file
 name when every file of the group has one (``2024-05-02``, optionally
 followed by a time such as ``T14-30`` or ``_14-30-05``, as LMS downloads
 carry), otherwise by the files' modification times; ties go to the file name
-that sorts last. A time more than a day after the grading time (time zones
-allowed for) is not used for ordering, with a warning: a name stamp in the
-future makes the group fall back to modification times, and a modification
-time in the future ranks its file as the oldest.
+that sorts last. A timestamp in a name more than a day after the grading time
+(time zones allowed for) is not used for ordering, with a warning: its group
+falls back to modification times.
 
 The folder is walked through descriptors (:mod:`itutils.grading.safefs`):
 symbolic links (to files or folders) and special files (FIFOs, devices,
@@ -177,7 +176,8 @@ def _raw_student(parts: tuple, stem: str, names: list, named) -> str:
 
 
 class _Walker:
-    def __init__(self, specs: dict, limit: int):
+    def __init__(self, specs: dict, limit: int, own_files=frozenset()):
+        self.own_files = own_files
         self.specs = specs
         self.names = sorted(specs, key=len, reverse=True)
         self.limit = limit
@@ -267,7 +267,12 @@ class _Walker:
         try:
             item.ident = (info.st_dev, info.st_ino)
             item.mtime = info.st_mtime
-            if exercise is None and info.st_size <= self.limit:
+            if item.ident in self.own_files:
+                item.problem = (
+                    "the very file of a model solution or of the grader (a hard "
+                    "link to it), not graded"
+                )
+            elif exercise is None and info.st_size <= self.limit:
                 try:
                     item.exercise = _exercise_from_content(
                         safefs.read_fd(handle, self.limit), self.specs
@@ -324,25 +329,12 @@ def _choose(group: list, now: dt.datetime, warn) -> _Found:
             )
         )
     by_name = all(f.named for f in group) and not future_names
-    limit = (now + FUTURE_SLACK).timestamp()
     for f in group:
         if by_name:
-            f.key = (1, f.named[0].timestamp(), f.relpath)
+            f.key = (f.named[0].timestamp(), f.relpath)
             f.stamp_text = f"timestamp {f.named[1]} in the file name"
-        elif f.mtime > limit:
-            f.key = (0, 0.0, f.relpath)
-            f.stamp_text = f"file modification time {_utc(f.mtime)}, in the future"
-            if len(group) > 1:
-                warn(
-                    Note(
-                        "The modification time of {} lies in the future ({}); "
-                        "the file counts as the oldest.",
-                        f.relpath,
-                        _utc(f.mtime),
-                    )
-                )
         else:
-            f.key = (1, f.mtime, f.relpath)
+            f.key = (f.mtime, f.relpath)
             f.stamp_text = f"file modification time {_utc(f.mtime)}"
     group.sort(key=lambda f: f.key)
     return group[-1]
@@ -354,16 +346,19 @@ def discover(
     limit_bytes: int = 50 * 2**20,
     now: dt.datetime | None = None,
     in_play: list | None = None,
+    own_files=frozenset(),
 ) -> Discovery:
     """Every submission under ``folder``: the newest per student and exercise.
 
     ``limit_bytes`` bounds what is read of a file (to recognise its exercise
     from its cells); ``now`` is the grading time (timestamps after it are not
     trusted); ``in_play`` lists the exercises being graded (a file that names
-    none and cannot be read is given to the only one, if there is one).
+    none and cannot be read is given to the only one, if there is one);
+    ``own_files`` holds the ``(st_dev, st_ino)`` of the solutions' and the
+    grader's files: a hard link to one of them is reported, not graded.
     """
     now = now or dt.datetime.now()
-    walker = _Walker(specs, limit_bytes)
+    walker = _Walker(specs, limit_bytes, own_files)
     top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         walker.walk(top)

@@ -31,6 +31,7 @@ __all__ = [
     "open_dir",
     "read_regular",
     "tree_digest",
+    "file_ids",
 ]
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -176,6 +177,21 @@ def tree_digest(paths) -> str:
                 except OSError as exc:
                     h.update(b"error:%d" % (exc.errno or 0))
     return h.hexdigest()
+
+
+def file_ids(paths) -> frozenset:
+    """``(st_dev, st_ino)`` of every regular file under ``paths`` (no links)."""
+    found = set()
+    for root in paths:
+        for folder, _dirs, files in os.walk(root, followlinks=False):
+            for name in files:
+                try:
+                    info = os.lstat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    found.add((info.st_dev, info.st_ino))
+    return frozenset(found)
 
 
 # ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """``--exercise`` grades only what it names; no temporary folder is left behind.
 
+(As an ordinary user, a notebook its owner cannot read is reported too.)
+
 The temporary-folder checks point TMPDIR at an empty folder and compare its
 listing before and after a batch, once as root (in this process, when the
 tests run as root; otherwise as the current user) and once as an ordinary
@@ -132,8 +134,10 @@ def test_no_temporary_folder_is_left_by_an_ordinary_user():
         specs_in(base / "solutions")
         _class(base / "subs")
         (base / "tmp").mkdir()
+        unreadable = write(sheet(), base / "subs" / f"dora_{TINY}.ipynb")
         for path in [base, *base.rglob("*")]:
             shutil.chown(path, "nobody", "nogroup")
+        unreadable.chmod(0)  # its owner cannot read it (no root rights)
         command = [
             "setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
             sys.executable, "-m", "itutils.grading", "grade", base / "subs",
@@ -162,7 +166,19 @@ def test_no_temporary_folder_is_left_by_an_ordinary_user():
             ("alice", TINY),
             ("bob", TINY),
             ("carol", TINY),
+            ("dora", TINY),
         }
+        assert [
+            (r["part"], r["status"], r["reason"])
+            for r in rows
+            if r["student"] == "dora" and r["part"] == "(file)"
+        ] == [
+            (
+                "(file)",
+                "error",
+                "the file could not be read (permission denied): not graded",
+            )
+        ]
         if _can_start_python_as_nobody(env):
             assert by_part(rows, "alice")["double_tests"]["points"] == "2"
     finally:

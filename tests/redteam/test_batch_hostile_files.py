@@ -49,6 +49,7 @@ def graded(tmp_path_factory):
     os.symlink(solutions / f"{TINY}.ipynb", subs / f"mallory_{TINY}.ipynb")
     os.symlink(secret, subs / f"eve_{TINY}.ipynb")
     os.symlink(solutions, subs / "trudy")
+    os.link(solutions / f"{TINY}.ipynb", subs / f"hardy_{TINY}.ipynb")
     os.mkfifo(subs / f"fifo_{TINY}.ipynb")  # no writer: a blocking open hangs
     (subs / f"nested_{TINY}.ipynb").write_text('{"cells": ' + "[" * 100_000)
     with open(subs / f"huge_{TINY}.ipynb", "wb") as fh:
@@ -92,6 +93,16 @@ def test_a_link_to_the_solution_or_outside_scores_nothing(graded, student):
     rows = graded[0]
     assert _only(rows, student) == sorted(
         [(TINY, "(file)", "0", "error", LINK, f"{student}_{TINY}.ipynb")] + _missing()
+    )
+
+
+def test_a_hard_link_to_the_solution_scores_nothing(graded):
+    reason = (
+        "the very file of a model solution or of the grader (a hard link to it), "
+        "not graded"
+    )
+    assert _only(graded[0], "hardy") == sorted(
+        [(TINY, "(file)", "0", "error", reason, f"hardy_{TINY}.ipynb")] + _missing()
     )
 
 
@@ -149,11 +160,11 @@ def test_every_student_has_rows_and_the_summary_counts_them(graded):
     rows, _, stdout = graded
     students = {r["student"] for r in rows}
     assert students == {
-        "alice", "eve", "fifo", "garbled", "huge", "mallory", "nested", "trudy",
-        "xff_xfe",
+        "alice", "eve", "fifo", "garbled", "hardy", "huge", "mallory", "nested",
+        "trudy", "xff_xfe",
     }  # fmt: skip
-    assert len(rows) == 2 * len(students) + 4  # + one (file) row per link/FIFO
+    assert len(rows) == 2 * len(students) + 5  # + one (file) row per link/FIFO
     assert "Graded 5 submissions from 5 students; 3 could not be run to the end" in (
         stdout
     )
-    assert "4 files or folders were not graded" in stdout
+    assert "5 files or folders were not graded" in stdout
