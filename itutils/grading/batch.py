@@ -36,6 +36,7 @@ from itutils.grading.report import (
     FEEDBACK_PART,
     FIELDS,
     FILE_PART,
+    OUTPUT_CHARS,
     fallback_feedback,
     feedback_markdown,
     fmt_points,
@@ -215,9 +216,28 @@ def _grade_one(runtime, root_fd: int, sub: Submission, specs: dict) -> Graded:
         else:
             run = runtime.run(data, spec)
         outcomes = score(spec, run, limits)
-        return _graded(sub, run.status, run.message, outcomes, run)
+        return _graded(sub, run.status, run.message, outcomes, _slim(run))
     except Exception as exc:  # the grader's fault, not a reason to stop the class
         return _failure(sub, spec, exc)
+
+
+#: Errors raised by cells that the feedback lists, per notebook.
+MAX_CELL_ERRORS = 50
+
+
+def _slim(run: RunResult) -> RunResult:
+    """What the feedback shows of a run, kept until the class is done.
+
+    (A run may hold 200,000 characters of output and thousands of events; the
+    feedback shows 3000 characters and the cells' errors.)
+    """
+    return RunResult(
+        status=run.status,
+        message=run.message,
+        events=run.cell_errors()[:MAX_CELL_ERRORS],
+        output=run.output[: OUTPUT_CHARS + 1],
+        missing_cells=run.missing_cells,
+    )
 
 
 def _rows_of(g: Graded) -> list:
