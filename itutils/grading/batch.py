@@ -394,7 +394,9 @@ def grade_folder(
             other = sum(1 for s in subs if s.exercise not in keep)
             subs = [s for s in subs if s.exercise in keep]
             rejected = [r for r in rejected if r.exercise in keep]
-        in_play = selected or sorted({s.exercise for s in subs if s.exercise})
+        # The sheets in play: named, or that someone submitted (even a link).
+        named = {s.exercise for s in subs} | {r.exercise for r in rejected}
+        in_play = selected or sorted(e for e in named if e)
         students = disc.students
         if shard is not None:
             from itutils.grading.shard import slice_students
@@ -457,15 +459,26 @@ def _build(identity, students, graded, rejected, in_play, specs, disc, sandbox):
         rejected_by.setdefault(r.student, []).append(r)
     rows, feedback, answers = [], {}, []
     for student in students:
-        r, text, a = _student_report(
-            student,
-            by_student[student],
-            rejected_by.get(student, []),
-            in_play,
-            specs,
-            disc,
-            sandbox,
-        )
+        try:
+            r, text, a = _student_report(
+                student,
+                by_student[student],
+                rejected_by.get(student, []),
+                in_play,
+                specs,
+                disc,
+                sandbox,
+            )
+        except Exception as exc:  # a last resort: this student still gets a row
+            problem = f"{type(exc).__name__}: {exc}"[:500]
+            r = [
+                _feedback_row(
+                    student,
+                    f"the grader failed while reporting this student's results "
+                    f"({problem}); grade again, or report the error",
+                )
+            ]
+            text, a = fallback_feedback(student, r, problem), []
         rows += r
         feedback[student] = text
         answers += a

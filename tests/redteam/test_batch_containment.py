@@ -140,3 +140,37 @@ def test_a_feedback_file_that_cannot_be_written_is_an_error_row(graded):
         "carol.md",
         "erin.md",
     ]
+
+
+def test_a_failure_while_reporting_a_student_still_leaves_a_row(tmp_path, monkeypatch):
+    specs = specs_in(tmp_path / "solutions", names=(TINY,))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for student in ("gil", "hal"):  # links: reported, nothing to run
+        (subs / f"{student}_{TINY}.ipynb").symlink_to(subs / "nowhere")
+    real = batch._student_report
+
+    def report(student, *args):
+        if student == "gil":
+            raise ValueError("reporting exploded")
+        return real(student, *args)
+
+    monkeypatch.setattr(batch, "_student_report", report)
+    rows, _ = grade(subs, tmp_path / "out", specs)
+    assert [(r["student"], r["part"], r["status"]) for r in rows] == [
+        ("gil", "(feedback)", "error"),
+        ("hal", "(file)", "error"),
+        ("hal", "double_tests", "missing"),
+        ("hal", "why", "missing"),
+    ]
+    assert rows[0]["reason"] == (
+        "the grader failed while reporting this student's results (ValueError: "
+        "reporting exploded); grade again, or report the error"
+    )
+    assert (
+        (tmp_path / "out" / "feedback" / "gil.md")
+        .read_text()
+        .startswith(
+            "# Feedback for `gil`\n\n**The grader could not write your full feedback**"
+        )
+    )
