@@ -10,11 +10,18 @@
 - :mod:`~itutils.grading.child` / :mod:`~itutils.grading.runner`: one
   submission in its own limited process;
 - :mod:`~itutils.grading.score` / :mod:`~itutils.grading.batch`: points,
-  grades.csv, feedback files and the summary;
+  grades.csv, feedback files and the summary, built from
+  :mod:`~itutils.grading.discover` (who submitted what, in an untrusted
+  folder), :mod:`~itutils.grading.safefs` (reads and writes that no link or
+  FIFO redirects), :mod:`~itutils.grading.quoting` (CSV and Markdown safe
+  from injection) and :mod:`~itutils.grading.report` (the text of each file);
+- :mod:`~itutils.grading.shard`: ``--shard K/N`` and ``merge``, for grading
+  on a cluster;
 - :mod:`~itutils.grading.generate`: exercises/ from solutions/ with
   nbgrader's own preprocessors.
 
-Command line: ``python -m itutils.grading grade SUBMISSIONS --out OUT`` and
+Command line: ``python -m itutils.grading grade SUBMISSIONS --out OUT``,
+``python -m itutils.grading merge SHARD_DIR... --out OUT`` and
 ``python -m itutils.grading generate`` (``make grade`` / ``make exercises``).
 """
 

@@ -1,423 +1,550 @@
 """Grade a folder of submissions: grades.csv, one feedback file per student.
 
-Layouts accepted under the submissions folder (both may be mixed):
+The steps, each in its own module:
 
-- ``<student>/<exercise>.ipynb``: a folder per student;
-- ``<student>.ipynb`` or ``<student>_<exercise>.ipynb``: one file per student.
+1. :mod:`~itutils.grading.discover` walks the (untrusted) submissions folder:
+   who submitted what, the newest file per student and exercise, files that
+   are not graded (links, FIFOs, devices) and names that collide;
+2. each chosen file is read safely (:mod:`~itutils.grading.safefs`) and run
+   by the runtime (:mod:`~itutils.grading.runner`), then scored
+   (:mod:`~itutils.grading.score`); anything that goes wrong with one
+   submission, in the runtime, in scoring or in writing its feedback,
+   becomes that student's error rows with the reason, never a crash;
+3. :mod:`~itutils.grading.report` turns the results into text, and the
+   output folder gets grades.csv, ``feedback/<student>.md``,
+   ``manual_answers.md`` and ``summary.txt``, each written completely or not
+   at all (:class:`~itutils.grading.safefs.OutputFolder`).
 
-The exercise is read from the file name when it names one (``01_entropy``),
-otherwise from the notebook's cell ids. Several files of one student for one
-exercise: the newest counts. "Newest" is decided by a timestamp in the file
-name when every file of the group has one (``2024-05-02``, optionally
-followed by a time such as ``T14-30`` or ``_14-30-05``, as LMS downloads
-carry), otherwise by the files' modification times; ties go to the file name
-that sorts last. The feedback names the file graded and the files ignored.
+With ``shard=(K, N)`` only the K-th of N slices of the students is graded and
+the folder also gets ``shard.json``, from which
+:func:`itutils.grading.shard.merge` rebuilds the single-run output byte for
+byte.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
-import re
-import statistics
+import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass, field
 
-from itutils.grading.runner import Limits, open_runtime
-from itutils.grading.score import Outcome, sanitize, score
-
-__all__ = ["Submission", "discover", "grade_folder", "FIELDS"]
-
-FIELDS = [
-    "student",
-    "notebook",
-    "part",
-    "points",
-    "max_points",
-    "status",
-    "reason",
-    "file",
-]
-_STAMP = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})(?:[T_ -](\d{2})[-:.h]?(\d{2})(?:[-:.m]?(\d{2}))?)?"
+from itutils.grading import runner
+from itutils.grading.discover import Discovery, Submission, discover
+from itutils.grading.report import (
+    FEEDBACK_PART,
+    FIELDS,
+    FILE_PART,
+    OUTPUT_CHARS,
+    fallback_feedback,
+    feedback_markdown,
+    fmt_points,
+    grades_csv,
+    manual_markdown,
+    row_key,
+    summary_text,
 )
+from itutils.grading.runner import Limits, RunResult
+from itutils.grading.safefs import (
+    NotGradable,
+    OutputFolder,
+    file_ids,
+    read_regular,
+    tree_digest,
+)
+from itutils.grading.score import Outcome, score
+
+__all__ = [
+    "FIELDS",
+    "Graded",
+    "Report",
+    "SandboxUnavailable",
+    "Submission",
+    "discover",
+    "grade_folder",
+    "spec_fingerprint",
+    "write_report",
+]
+
+
+class SandboxUnavailable(RuntimeError):
+    """Submissions cannot be sandboxed here; the message says what to install."""
 
 
 @dataclass
-class Submission:
-    """One submitted file, with who and what it is."""
+class Graded:
+    """One graded submission: where it came from and what it scored."""
 
     student: str
     exercise: str | None
-    path: Path
     relpath: str
-    stamp: tuple  # sort key: newest is largest
-    stamp_text: str
-    ignored: list = field(default_factory=list)  # older files of the same pair
-    named: tuple | None = None  # (datetime, text) of a timestamp in the name
+    status: str  # ok, timeout, ended, invalid (runner); unknown, error (batch)
+    message: str
+    outcomes: list
+    run: RunResult | None = None
+    stamp_text: str = ""
+    ignored: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
 
-def _stamp_from_name(name: str):
-    match = _STAMP.search(name)
-    if not match:
-        return None
-    parts = [int(g) if g else 0 for g in match.groups()]
-    try:
-        return dt.datetime(*parts), match.group(0)
-    except ValueError:
-        return None
+@dataclass
+class Report:
+    """Everything written to an output folder, as plain data.
+
+    ``identity`` is the same for every shard of one run (solutions, what was
+    found, options, all students); the rest covers ``students`` only.
+    """
+
+    identity: dict
+    students: list
+    rows: list
+    feedback: dict  # student -> Markdown text
+    answers: list  # written answers: exercise, part, student, file, answer
+    statuses: list  # [student, status] per graded file
+    notes: list  # summary lines about single submissions
+    tampered: bool = False
 
 
-def _exercise_from_content(path: Path, specs: dict) -> str | None:
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        ids = {
-            c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            for c in raw.get("cells", [])
-            if isinstance(c, dict)
+def spec_fingerprint(specs: dict) -> str:
+    """A hash of what the grader grades against: parts, checks, points, texts."""
+    data = []
+    for name in sorted(specs):
+        spec = specs[name]
+        parts = [
+            [
+                p.grade_id,
+                p.points,
+                p.manual,
+                [c.source for c in p.checks],
+                p.solution_cells,
+                *(
+                    str(getattr(p, attr, ""))
+                    for attr in ("question", "rubric", "model_answer", "forbidden")
+                ),
+            ]
+            for p in spec.parts
+        ]
+        data.append(
+            [
+                name,
+                parts,
+                sorted(spec.locked.items()),
+                sorted(map(str, spec.skipped)),
+                sorted(map(str, spec.solution_ids)),
+            ]
+        )
+    return hashlib.sha256(json.dumps(data, default=str).encode()).hexdigest()
+
+
+def _questions(specs: dict, exercises: list) -> list:
+    return [
+        {
+            "exercise": name,
+            "part": p.grade_id,
+            "points": p.points,
+            "question": str(getattr(p, "question", "") or ""),
+            "rubric": str(getattr(p, "rubric", "") or ""),
+            "model_answer": str(getattr(p, "model_answer", "") or ""),
         }
-    except Exception:
-        return None
-    best = max(
-        specs,
-        key=lambda n: len(ids & (specs[n].solution_ids | set(specs[n].locked))),
-        default=None,
+        for name in exercises
+        for p in specs[name].parts
+        if p.manual
+    ]
+
+
+def _row(student, notebook, part, points, max_points, status, reason, file) -> dict:
+    return {
+        "student": student,
+        "notebook": notebook,
+        "part": part,
+        "points": points,
+        "max_points": max_points,
+        "status": status,
+        "reason": reason,
+        "file": file,
+    }
+
+
+def _failure(sub: Submission, spec, exc: BaseException) -> Graded:
+    """The rows of a submission on which the grader itself raised."""
+    what = f"{type(exc).__name__}: {exc}"[:500]
+    message = (
+        f"the grader failed on this notebook ({what}); not a mark against the "
+        "work: grade it again, or report the error"
     )
-    if best and ids & (specs[best].solution_ids | set(specs[best].locked)):
-        return best
-    return None
+    outcomes = [
+        Outcome(p.grade_id, 0.0, p.points, "error", message) for p in spec.parts
+    ]
+    return _graded(sub, "error", message, outcomes)
 
 
-def _clean_student(text: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9._@+-]+", "_", text).strip("._-")
-    return text or "unnamed"
+def _graded(sub: Submission, status, message, outcomes, run=None) -> Graded:
+    return Graded(
+        sub.student,
+        sub.exercise,
+        sub.relpath,
+        status,
+        message,
+        outcomes,
+        run,
+        sub.stamp_text,
+        sub.ignored,
+        sub.warnings,
+    )
 
 
-def discover(folder: Path, specs: dict) -> list:
-    """Every submission under ``folder``, newest per student and exercise."""
-    folder = Path(folder)
-    found = []
-    names = sorted(specs, key=len, reverse=True)
-    for path in sorted(folder.rglob("*.ipynb")):
-        if ".ipynb_checkpoints" in path.parts or not path.is_file():
-            continue
-        rel = path.relative_to(folder)
-        stem = path.stem
-        exercise = next((n for n in names if n in stem), None)
-        if exercise is None:
-            exercise = _exercise_from_content(path, specs)
-        stamped = _stamp_from_name(stem)
-        if len(rel.parts) > 1:
-            student = rel.parts[0]
+def _grade_one(runtime, root_fd: int, sub: Submission, specs: dict) -> Graded:
+    """Run and score one submission; never raises."""
+    spec = specs.get(sub.exercise)
+    if spec is None:
+        reason = (
+            "could not tell which exercise this file is: its name names none "
+            "and its cells match none"
+        )
+        return _graded(
+            sub, "unknown", reason, [Outcome(FILE_PART, 0.0, 0.0, "error", reason)]
+        )
+    try:
+        limits = runtime.limits
+        try:
+            data = read_regular(
+                root_fd, sub.parts, limits.max_notebook_mb * 2**20, sub.ident
+            )
+        except NotGradable as exc:
+            run = RunResult("invalid", str(exc))
         else:
-            rest = stem
-            if stamped:
-                rest = rest.replace(stamped[1], "")
-            for n in names:
-                rest = rest.replace(n, "")
-            student = rest.strip("._- ") or stem
-        found.append(
-            Submission(
-                _clean_student(student),
-                exercise,
-                path,
-                rel.as_posix(),
-                (),
-                "",
-                named=stamped,
+            run = runtime.run(data, spec)
+        outcomes = score(spec, run, limits)
+        return _graded(sub, run.status, run.message, outcomes, _slim(run))
+    except Exception as exc:  # the grader's fault, not a reason to stop the class
+        return _failure(sub, spec, exc)
+
+
+#: Errors raised by cells that the feedback lists, per notebook.
+MAX_CELL_ERRORS = 50
+
+
+def _slim(run: RunResult) -> RunResult:
+    """What the feedback shows of a run, kept until the class is done.
+
+    (A run may hold 200,000 characters of output and thousands of events; the
+    feedback shows 3000 characters and the cells' errors.)
+    """
+    return RunResult(
+        status=run.status,
+        message=run.message,
+        events=run.cell_errors()[:MAX_CELL_ERRORS],
+        output=run.output[: OUTPUT_CHARS + 1],
+        missing_cells=run.missing_cells,
+    )
+
+
+def _rows_of(g: Graded) -> list:
+    return [
+        _row(
+            g.student,
+            g.exercise or "unknown",
+            o.part,
+            fmt_points(o.points),
+            f"{o.max_points:g}",
+            o.status,
+            " ".join(str(o.reason).split()),
+            g.relpath,
+        )
+        for o in g.outcomes
+    ]
+
+
+def _student_report(
+    student, graded, rejected, in_play, specs, disc: Discovery, sandbox: bool
+):
+    """(rows, feedback text, answers) of one student; never raises."""
+    rows = [r for g in graded for r in _rows_of(g)]
+    for r in rejected:
+        rows.append(
+            _row(
+                student,
+                r.exercise or "unknown",
+                FILE_PART,
+                "0",
+                "0",
+                "error",
+                r.reason,
+                r.relpath,
             )
         )
-    # A file that names no exercise and cannot be read belongs to the only
-    # exercise in play, if there is just one.
-    known = {s.exercise for s in found if s.exercise}
-    only = list(specs) if len(specs) == 1 else sorted(known) if len(known) == 1 else []
-    for sub in found:
-        if sub.exercise is None and len(only) == 1:
-            sub.exercise = only[0]
-    groups: dict = {}
-    for sub in found:
-        groups.setdefault((sub.student, sub.exercise), []).append(sub)
-    chosen = []
-    for group in groups.values():
-        by_name = all(s.named for s in group)
-        for s in group:
-            if by_name:
-                s.stamp = (s.named[0].timestamp(), s.relpath)
-                s.stamp_text = f"timestamp {s.named[1]} in the file name"
-            else:
-                mtime = s.path.stat().st_mtime
-                s.stamp = (mtime, s.relpath)
-                s.stamp_text = "file modification time " + dt.datetime.fromtimestamp(
-                    mtime, dt.UTC
-                ).strftime("%Y-%m-%d %H:%M:%S UTC")
-        group.sort(key=lambda s: s.stamp)
-        newest = group[-1]
-        newest.ignored = [s for s in reversed(group[:-1])]
-        chosen.append(newest)
-    return sorted(chosen, key=lambda s: (s.student, s.exercise or "", s.relpath))
-
-
-def _digest(paths) -> str:
-    h = hashlib.sha256()
-    for root in paths:
-        for p in sorted(Path(root).rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts:
-                h.update(str(p).encode())
-                h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def _fmt(points) -> str:
-    return "" if points is None else f"{points:g}"
-
-
-def _feedback(student: str, graded: list, missing: list) -> str:
-    lines = [f"# Feedback for {student}", ""]
-    for sub, run, outcomes, _spec in graded:
-        got = sum(o.points or 0 for o in outcomes)
-        pending = sum(o.max_points for o in outcomes if o.points is None)
-        total = sum(o.max_points for o in outcomes)
-        lines += [
-            f"## {sub.exercise or 'unknown exercise'}: {got:g} / {total:g} points"
-            + (f" ({pending:g} more to be graded by hand)" if pending else ""),
-            "",
-        ]
-        lines.append(f"Graded file: `{sub.relpath}` (newest by {sub.stamp_text}).")
-        for old in sub.ignored:
-            lines.append(
-                f"Not graded: `{old.relpath}` ({old.stamp_text}): an older "
-                "submission of the same exercise; the newest one counts."
-            )
-        lines.append("")
-        if run is not None and run.status != "ok":
-            lines += [
-                f"**Your notebook could not be fully run:** {sanitize(run.message)}.",
-                "",
-            ]
-        if run is not None and run.missing_cells:
-            lines += [
-                "Cells missing from your notebook (compared with the exercise): "
-                + ", ".join(f"`{g}`" for g in run.missing_cells),
-                "",
-            ]
-        lines += ["| part | points | status | reason |", "|---|---|---|---|"]
-        for o in outcomes:
-            pts = f"{_fmt(o.points) or '?'} / {o.max_points:g}"
-            lines.append(
-                f"| {o.part} | {pts} | {o.status} | {o.reason.replace('|', '/')} |"
-            )
-        lines.append("")
-        for o in outcomes:
-            if o.points is not None and o.points < o.max_points:
-                lines.append(f"### {o.part}: lost {o.max_points - o.points:g} points")
-                for d in o.details or [o.reason]:
-                    lines.append(f"- {d}")
-                lines.append("")
-            if o.answer is not None:
-                quoted = "\n".join("> " + line for line in o.answer.splitlines())
-                lines += [
-                    f"### {o.part}: your written answer (graded by hand)",
-                    quoted,
-                    "",
-                ]
-        if run is not None and run.cell_errors():
-            lines.append("### Errors raised while running your notebook")
-            for e in run.cell_errors():
-                name = f" ({e.get('grade_id')})" if e.get("grade_id") else ""
-                lines.append(
-                    f"- code cell {e.get('index')}{name}: {e.get('type')}: "
-                    f"{sanitize(str(e.get('message')))}"
-                )
-            lines.append("")
-        if run is not None and run.output.strip():
-            text = sanitize(run.output[:3000])
-            more = "\n[... cut here]" if len(run.output) > 3000 else ""
-            lines += [
-                "<details><summary>What your notebook printed</summary>",
-                "",
-                "```",
-                text + more,
-                "```",
-                "</details>",
-                "",
-            ]
+    have = {g.exercise for g in graded}
+    missing = {e: specs[e].max_points for e in in_play if e not in have}
     for exercise in missing:
-        lines += [
-            f"## {exercise}: 0 points",
-            "",
-            "No submission found for this exercise.",
-            "",
-        ]
-    return "\n".join(lines) + "\n"
+        for part in specs[exercise].parts:
+            rows.append(
+                _row(
+                    student,
+                    exercise,
+                    part.grade_id,
+                    "0",
+                    f"{part.points:g}",
+                    "missing",
+                    "no submission",
+                    "",
+                )
+            )
+    answers = [
+        {
+            "exercise": g.exercise,
+            "part": o.part,
+            "student": student,
+            "file": g.relpath,
+            "answer": str(o.answer),
+        }
+        for g in graded
+        for o in g.outcomes
+        if o.answer is not None
+    ]
+    try:
+        text = render_feedback(
+            student,
+            graded,
+            rejected,
+            missing,
+            disc.student_warnings.get(student, []),
+            sandbox,
+        )
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"[:500]
+        rows.append(
+            _feedback_row(
+                student,
+                f"the feedback could not be written in "
+                f"full ({problem}); the grades are complete",
+            )
+        )
+        text = fallback_feedback(student, rows, problem)
+    return rows, text, answers
+
+
+#: The feedback renderer (a name of this module so a test can make it fail).
+render_feedback = feedback_markdown
+
+
+def _feedback_row(student: str, reason: str) -> dict:
+    return _row(student, "(all)", FEEDBACK_PART, "0", "0", "error", reason, "")
+
+
+def _select(exercises, specs: dict) -> list | None:
+    if exercises is None:
+        return None
+    unknown = [e for e in exercises if e not in specs]
+    if unknown:
+        raise ValueError(
+            f"--exercise {', '.join(unknown)}: no such exercise in the solutions "
+            f"folder; choose from {', '.join(sorted(specs))}"
+        )
+    return sorted(set(exercises))
 
 
 def grade_folder(
-    submissions: Path,
+    submissions,
     specs: dict,
-    out: Path,
+    out,
     workers: int = 2,
     limits: Limits | None = None,
     exercises: list | None = None,
     guard: list | None = None,
     log=print,
+    *,
+    sandbox: bool = True,
+    shard: tuple | None = None,
+    now: dt.datetime | None = None,
 ) -> list:
     """Grade every submission under ``submissions``; write the results to ``out``.
 
-    Writes ``out/grades.csv``, ``out/feedback/<student>.md`` and
-    ``out/manual_answers.md``; returns the CSV rows. ``guard`` lists folders
-    (solutions, the library) whose contents must not change during grading.
+    Writes ``out/grades.csv``, ``out/feedback/<student>.md``,
+    ``out/manual_answers.md`` and ``out/summary.txt`` (plus ``shard.json``
+    with ``shard=(K, N)``); returns the rows of grades.csv. ``exercises``
+    limits grading to those sheets; ``guard`` lists folders (solutions, the
+    library) whose contents must not change during grading (and whose files,
+    hard-linked into the submissions, are not graded); ``sandbox=False``
+    runs submissions without the sandbox (trusted files only; every output
+    says so). Raises :class:`SandboxUnavailable` before anything else when the
+    sandbox is wanted but cannot run, ``ValueError`` for an unknown exercise
+    and :class:`~itutils.grading.safefs.OutputError` for an unsafe ``out``.
     """
-    out = Path(out)
-    subs = discover(submissions, specs)
-    if exercises is None:
-        exercises = sorted({s.exercise for s in subs if s.exercise in specs})
-    before = _digest(guard) if guard else None
-    with open_runtime(limits or Limits()) as runtime:
-
-        def one(sub):
-            spec = specs.get(sub.exercise)
-            if spec is None:
-                return sub, None, None, None
-            run = runtime.run(sub.path.read_bytes(), spec)
-            return sub, run, score(spec, run, runtime.limits), spec
-
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            results = list(pool.map(one, subs))
-    rows, per_student = [], {}
-    for sub, run, outcomes, spec in results:
-        per_student.setdefault(sub.student, [])
-        if outcomes is None:
-            rows.append(
-                {
-                    "student": sub.student,
-                    "notebook": sub.exercise or "unknown",
-                    "part": "-",
-                    "points": "0",
-                    "max_points": "0",
-                    "status": "error",
-                    "reason": "could not tell which exercise this file is: its name "
-                    "names none and its cells match none",
-                    "file": sub.relpath,
-                }
-            )
-            per_student[sub.student].append(
-                (sub, None, [Outcome("-", 0.0, 0.0, "error", rows[-1]["reason"])], None)
-            )
-            continue
-        per_student[sub.student].append((sub, run, outcomes, spec))
-        for o in outcomes:
-            rows.append(
-                {
-                    "student": sub.student,
-                    "notebook": sub.exercise,
-                    "part": o.part,
-                    "points": _fmt(o.points),
-                    "max_points": f"{o.max_points:g}",
-                    "status": o.status,
-                    "reason": " ".join(o.reason.split()),
-                    "file": sub.relpath,
-                }
-            )
-    missing_by_student = {}
-    for student in per_student:
-        have = {s.exercise for s, *_ in per_student[student]}
-        missing_by_student[student] = [e for e in exercises if e not in have]
-        for exercise in missing_by_student[student]:
-            for part in specs[exercise].parts:
-                rows.append(
-                    {
-                        "student": student,
-                        "notebook": exercise,
-                        "part": part.grade_id,
-                        "points": "0",
-                        "max_points": f"{part.points:g}",
-                        "status": "missing",
-                        "reason": "no submission",
-                        "file": "",
-                    }
-                )
-    order = {
-        e: {p.grade_id: i for i, p in enumerate(s.parts)} for e, s in specs.items()
-    }
-    rows.sort(
-        key=lambda r: (
-            r["student"],
-            r["notebook"],
-            order.get(r["notebook"], {}).get(r["part"], -1),
-            r["file"],
+    limits = limits or Limits()
+    if sandbox:
+        problem = runner.sandbox_problem()
+        if problem:
+            raise SandboxUnavailable(problem)
+    selected = _select(exercises, specs)
+    with OutputFolder.prepare(
+        out, avoid=[(submissions, "the submissions folder")]
+    ) as output:
+        disc = discover(
+            submissions,
+            specs,
+            limits.max_notebook_mb * 2**20,
+            now,
+            selected,
+            own_files=file_ids(guard or []),
         )
-    )
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / "grades.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-    feedback_dir = out / "feedback"
-    feedback_dir.mkdir(exist_ok=True)
-    for student, graded in per_student.items():
-        (feedback_dir / f"{student}.md").write_text(
-            _feedback(student, graded, missing_by_student[student]), encoding="utf-8"
+        subs, rejected, other = disc.submissions, disc.rejected, 0
+        if selected is not None:
+            keep = set(selected) | {None}
+            other = sum(1 for s in subs if s.exercise not in keep)
+            subs = [s for s in subs if s.exercise in keep]
+            rejected = [r for r in rejected if r.exercise in keep]
+        # The sheets in play: named, or that someone submitted (even a link).
+        named = {s.exercise for s in subs} | {r.exercise for r in rejected}
+        in_play = selected or sorted(e for e in named if e)
+        students = disc.students
+        if shard is not None:
+            from itutils.grading.shard import slice_students
+
+            students = slice_students(students, *shard)
+        mine = set(students)
+        identity = {
+            "solutions": spec_fingerprint(specs),
+            "submissions": disc.listing_digest(),
+            "students": disc.students,
+            "exercises": in_play,
+            "order": {e: [p.grade_id for p in specs[e].parts] for e in in_play},
+            "questions": _questions(specs, in_play),
+            "options": {
+                "limits": asdict(limits),
+                "sandbox": sandbox,
+                "exercise": selected,
+            },
+            "warnings": disc.warnings,
+            "rejected": len(rejected),
+            "other_sheets": other,
+        }
+        before = tree_digest(guard) if guard else None
+        graded = _run_all(
+            [s for s in subs if s.student in mine],
+            specs,
+            submissions,
+            limits,
+            workers,
+            sandbox,
         )
-    _write_manual(out / "manual_answers.md", results)
-    tampered = guard and _digest(guard) != before
-    log(summary(rows, results, tampered))
-    return rows
+        tampered = bool(guard) and tree_digest(guard) != before
+        report = _build(
+            identity, students, graded, rejected, in_play, specs, disc, sandbox
+        )
+        report.tampered = tampered
+        text = write_report(output, report, shard)
+    log(text)
+    return report.rows
 
 
-def _write_manual(path: Path, results) -> None:
-    lines = ["# Written answers to grade by hand", ""]
-    by_part: dict = {}
-    for sub, _run, outcomes, _spec in results:
-        for o in outcomes or []:
-            if o.answer is not None:
-                by_part.setdefault((sub.exercise, o.part, o.max_points), []).append(
-                    (sub.student, o.answer)
+def _run_all(subs, specs, folder, limits, workers, sandbox) -> list:
+    root_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        with runner.open_runtime(limits, sandbox=sandbox) as runtime:
+            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+                return list(
+                    pool.map(lambda s: _grade_one(runtime, root_fd, s, specs), subs)
                 )
-    for (exercise, part, points), answers in sorted(by_part.items()):
-        lines += [f"## {exercise} / {part} ({points:g} points)", ""]
-        for student, answer in sorted(answers):
-            lines += [f"### {student}", "", answer.strip(), ""]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    finally:
+        os.close(root_fd)
 
 
-def summary(rows: list, results: list, tampered: bool = False) -> str:
-    """The text printed at the end of a batch: counts and per-part statistics."""
-    runs = [r for _s, r, _o, _sp in results]
-    failed = sum(1 for r in runs if r is None or r.status != "ok")
-    lines = [
-        f"Graded {len(results)} submissions from "
-        f"{len({s.student for s, *_ in results})} students; "
-        f"{failed} could not be run to the end "
-        f"({sum(1 for r in runs if r is not None and r.status == 'timeout')} "
-        "timed out, "
-        f"{sum(1 for r in runs if r is not None and r.status == 'ended')} ended early, "
-        f"{sum(1 for r in runs if r is None or r.status == 'invalid')} unreadable).",
-        "",
-        f"{'notebook':<24} {'part':<26} {'n':>4} {'mean':>6} {'min':>5} {'max':>5} "
-        f"{'full':>5} {'manual':>6}",
+def _build(identity, students, graded, rejected, in_play, specs, disc, sandbox):
+    by_student: dict = {s: [] for s in students}
+    for g in graded:
+        by_student[g.student].append(g)
+    rejected_by: dict = {}
+    for r in rejected:
+        rejected_by.setdefault(r.student, []).append(r)
+    rows, feedback, answers = [], {}, []
+    for student in students:
+        try:
+            r, text, a = _student_report(
+                student,
+                by_student[student],
+                rejected_by.get(student, []),
+                in_play,
+                specs,
+                disc,
+                sandbox,
+            )
+        except Exception as exc:  # a last resort: this student still gets a row
+            problem = f"{type(exc).__name__}: {exc}"[:500]
+            r = [
+                _feedback_row(
+                    student,
+                    f"the grader failed while reporting this student's results "
+                    f"({problem}); grade again, or report the error",
+                )
+            ]
+            text, a = fallback_feedback(student, r, problem), []
+        rows += r
+        feedback[student] = text
+        answers += a
+    notes = [
+        f"{g.student}: {g.relpath}: {g.message}" for g in graded if g.status == "error"
     ]
-    parts: dict = {}
-    for r in rows:
-        parts.setdefault((r["notebook"], r["part"]), []).append(r)
-    for (notebook, part), group in parts.items():
-        scored = [float(r["points"]) for r in group if r["points"] != ""]
-        full = sum(1 for r in group if r["status"] == "pass")
-        manual = sum(1 for r in group if r["status"] == "manual")
-        mean = f"{statistics.fmean(scored):.2f}" if scored else "-"
-        lo = f"{min(scored):g}" if scored else "-"
-        hi = f"{max(scored):g}" if scored else "-"
-        lines.append(
-            f"{notebook:<24} {part:<26} {len(group):>4} {mean:>6} {lo:>5} "
-            f"{hi:>5} {full:>5} {manual:>6}"
-        )
-    if tampered:
-        lines += [
-            "",
-            "WARNING: the solutions or the itutils package changed on disk "
-            "during grading; the grades were computed from copies read before, "
-            "but check the files (git status).",
-        ]
-    return "\n".join(lines)
+    return Report(
+        identity,
+        list(students),
+        rows,
+        feedback,
+        answers,
+        [[g.student, g.status] for g in graded],
+        notes,
+    )
+
+
+def write_report(output: OutputFolder, report: Report, shard=None) -> str:
+    """Write ``report`` into ``output``; return the summary text.
+
+    Feedback files first (a failure becomes that student's error row), then
+    manual_answers.md, summary.txt and grades.csv, and last ``shard.json``
+    (only for a shard), so a folder with shard.json is complete. Stale
+    feedback files of earlier runs are removed.
+    """
+    identity = report.identity
+    written = set()
+    for student in report.students:
+        name = f"{student}.md"
+        try:
+            output.write_feedback(name, report.feedback[student].encode("utf-8"))
+            written.add(name)
+        except Exception as exc:
+            report.rows.append(
+                _feedback_row(
+                    student,
+                    f"the feedback file could not be written "
+                    f"({type(exc).__name__}: {exc})",
+                )
+            )
+    for name in output.feedback_names():
+        if name not in written and (name.endswith(".md") or name.endswith(".tmp")):
+            output.remove(name, feedback=True)
+    report.rows.sort(key=row_key(identity["order"]))
+    output.write(
+        "manual_answers.md",
+        manual_markdown(identity["questions"], report.answers, report.rows).encode(),
+    )
+    summary = summary_text(
+        report.rows,
+        report.statuses,
+        identity["order"],
+        identity["warnings"],
+        sorted(report.notes),
+        identity["rejected"],
+        identity["other_sheets"],
+        identity["options"]["sandbox"],
+        report.tampered,
+    )
+    output.write("summary.txt", (summary + "\n").encode("utf-8"))
+    output.write("grades.csv", grades_csv(report.rows).encode("utf-8"))
+    if shard is not None:
+        from itutils.grading.shard import manifest
+
+        output.write("shard.json", manifest(report, shard))
+    else:
+        output.remove("shard.json")
+    output.sync()
+    return summary
