@@ -14,6 +14,9 @@ import numpy as np
 from itutils.grading.checks import describe
 
 __all__ = [
+    "matches",
+    "prefix_code",
+    "in_bounds",
     "is_number",
     "in_range",
     "has_shape",
@@ -31,6 +34,95 @@ def _as_float(value):
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         return None
+
+
+def _unanswered(value) -> bool:
+    return value is None
+
+
+def matches(value, target, hints=None, atol: float = 1e-6, rtol: float = 1e-6):
+    """``value`` is ``target`` for this input; otherwise a hint at the likely slip.
+
+    ``hints`` maps a sentence to the value that a known mistake produces on
+    the same input (the entropy in nats instead of bits, a swapped axis, a
+    variance read as a standard deviation). A wrong value gets the sentence
+    of the first mistake it reproduces, or only the news that it is off: the
+    message never shows ``target``, so a self-check can use this without
+    giving the answer away. Arrays are compared element by element and must
+    have the target's shape; ``nan`` matches a hint of ``nan``.
+
+    Examples
+    --------
+    >>> hints = {"this is the entropy in nats: use log base 2": 1.0397207708}
+    >>> matches(1.5, 1.5, hints) is None
+    True
+    >>> matches(1.0397207708, 1.5, hints)
+    'got 1.039720771; this is the entropy in nats: use log base 2'
+    >>> matches(0.3, 1.5, hints)
+    'got 0.3, which is not the right value for this input'
+    >>> matches(None, 1.5)
+    'not answered yet (got None)'
+    """
+    if _unanswered(value):
+        return "not answered yet (got None)"
+    want = np.asarray(target, dtype=np.float64)
+    arr = _as_float(value)
+    if arr is None:
+        return f"expected numbers, got {describe(value)}"
+    if arr.shape != want.shape:
+        shape = "a single number" if want.shape == () else f"shape {want.shape}"
+        got = "a single number" if arr.shape == () else f"shape {arr.shape}"
+        return f"expected {shape}, got {got}: {describe(value)}"
+    if bool(np.all(np.isclose(arr, want, atol=atol, rtol=rtol))):
+        return None
+    shown = describe(value if not isinstance(value, list) else arr)
+    for sentence, slip in (hints or {}).items():
+        slip = np.asarray(slip, dtype=np.float64)
+        if slip.shape == arr.shape and bool(
+            np.all(np.isclose(arr, slip, atol=atol, rtol=rtol, equal_nan=True))
+        ):
+            return f"got {shown}; {sentence}"
+    if not np.all(np.isfinite(arr)) and np.all(np.isfinite(want)):
+        return (
+            f"got {shown}: a nan or inf where a finite number belongs "
+            "(a 0 * log 0 term, or an overflow?)"
+        )
+    return f"got {shown}, which is not the right value for this input"
+
+
+def prefix_code(value, n_symbols: int):
+    """``n_symbols`` distinct non-empty strings of 0s and 1s, none a prefix of another.
+
+    Such a code can be decoded as the bits arrive, with no separators.
+
+    Examples
+    --------
+    >>> prefix_code(["0", "10", "11"], 3) is None
+    True
+    >>> prefix_code(["0", "01", "11"], 3)
+    "'0' is a prefix of '01': a decoder could not tell where a codeword ends"
+    """
+    if _unanswered(value):
+        return "not answered yet (got None)"
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(w, str) for w in value
+    ):
+        return f"expected a list of codeword strings, got {describe(value)}"
+    if len(value) != n_symbols:
+        return f"expected one codeword per symbol ({n_symbols}), got {len(value)}"
+    for word in value:
+        if not word or set(word) - {"0", "1"}:
+            return f"codewords are non-empty strings of '0' and '1', got {word!r}"
+    ordered = sorted(value)  # a prefix sorts right before the words it starts
+    for shorter, longer in zip(ordered, ordered[1:], strict=False):
+        if longer.startswith(shorter):
+            if shorter == longer:
+                return f"the codeword {shorter!r} is used twice"
+            return (
+                f"{shorter!r} is a prefix of {longer!r}: a decoder could not tell "
+                "where a codeword ends"
+            )
+    return None
 
 
 def is_number(value):
@@ -64,6 +156,38 @@ def in_range(value, low: float, high: float):
         return problem
     if not low <= float(value) <= high:
         return f"expected a number between {low:g} and {high:g}, got {describe(value)}"
+    return None
+
+
+def in_bounds(value, low, high, atol: float = 1e-12):
+    """Numbers with ``low <= value < high`` element by element.
+
+    ``low`` and ``high`` are numbers or arrays of the value's shape.
+
+    Examples
+    --------
+    >>> in_bounds([0.5, 0.2], 0.0, [1.0, 0.5]) is None
+    True
+    >>> in_bounds([0.5, 0.7], 0.0, [1.0, 0.5])
+    'entry 1 is 0.7, not below its upper bound 0.5'
+    """
+    if _unanswered(value):
+        return "not answered yet (got None)"
+    arr = _as_float(value)
+    if arr is None or not np.all(np.isfinite(arr)):
+        return f"expected finite numbers, got {describe(value)}"
+    lo = np.broadcast_to(np.asarray(low, dtype=np.float64), arr.shape)
+    hi = np.broadcast_to(np.asarray(high, dtype=np.float64), arr.shape)
+    for index in np.ndindex(arr.shape):
+        where = f"entry {index[0] if len(index) == 1 else index} is"
+        if arr.shape == ():
+            where = "the value is"
+        if arr[index] < lo[index] - atol:
+            return f"{where} {arr[index]:.6g}, below its lower bound {lo[index]:.6g}"
+        if arr[index] >= hi[index]:
+            return (
+                f"{where} {arr[index]:.6g}, not below its upper bound {hi[index]:.6g}"
+            )
     return None
 
 
