@@ -217,7 +217,8 @@ def test_implement_parts_forbid_the_reference_implementations(name):
     for cell in nb.cells:
         meta = _meta(cell)
         if meta.get("solution") and cell.cell_type == "code":
-            defines = defines or bool(re.search(r"^def ", cell.source, re.MULTILINE))
+            given = cell.source.split("### BEGIN SOLUTION")[0]
+            defines = defines or bool(re.search(r"^def ", given, re.MULTILINE))
         if meta.get("grade") and not meta.get("solution"):
             forbidden = _forbidden(cell.source)
             if defines:

@@ -18,6 +18,7 @@ variant:
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import os
@@ -54,6 +55,11 @@ VARIANTS = [
 IDS = [f"{sheet[:2]}-{gid}-{label}" for sheet, _, gid, label, _, _ in VARIANTS]
 
 
+@functools.cache
+def _spec(sheet: str):
+    return load_spec(SOLUTIONS / f"{sheet}.ipynb")
+
+
 def _student(sheet: str, index: int) -> str:
     return f"s{sheet[:2]}v{index:02d}"
 
@@ -75,8 +81,7 @@ def _variant(sheet: str, grade_id: str, source: str):
 def test_every_sheet_has_a_set_of_wrong_answers():
     assert sorted(SETS) == SHEETS
     for sheet, module in SETS.items():
-        spec = load_spec(SOLUTIONS / f"{sheet}.ipynb")
-        auto = {p.grade_id for p in spec.parts if not p.manual}
+        auto = {p.grade_id for p in _spec(sheet).parts if not p.manual}
         hit = defaultdict(int)
         for _gid, label, _source, must_fail in module.WRONG:
             assert set(must_fail) <= auto, (sheet, label, set(must_fail) - auto)
@@ -88,12 +93,22 @@ def test_every_sheet_has_a_set_of_wrong_answers():
         assert set(getattr(module, "HINTS", {})) <= {e[1] for e in module.WRONG}
 
 
+def _selected(request, variants):
+    """The variants whose tests were collected (all, unless ``-k`` narrows them)."""
+    wanted = {
+        (item.callspec.params["sheet"], item.callspec.params["index"])
+        for item in request.session.items
+        if hasattr(item, "callspec") and "index" in item.callspec.params
+    }
+    return [v for v in variants if (v[0], v[1]) in wanted]
+
+
 @pytest.fixture(scope="module")
-def grades(tmp_path_factory):
-    """Grade every variant of every sheet in one run; rows by student."""
+def grades(request, tmp_path_factory):
+    """Grade every selected variant of every sheet in one run; rows by student."""
     base = tmp_path_factory.mktemp("wrong_answers")
     subs, out = base / "submissions", base / "out"
-    for sheet, index, gid, _label, source, _fail in VARIANTS:
+    for sheet, index, gid, _label, source, _fail in _selected(request, VARIANTS):
         path = subs / _student(sheet, index) / f"{sheet}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(_variant(sheet, gid, source), path)
@@ -119,8 +134,7 @@ def test_wrong_answer_loses_exactly_its_parts(
     grades, sheet, index, gid, label, source, must_fail
 ):
     rows = grades[_student(sheet, index)]
-    spec = load_spec(SOLUTIONS / f"{sheet}.ipynb")
-    for part in spec.parts:
+    for part in _spec(sheet).parts:
         row = rows[part.grade_id]
         if part.manual:
             assert row["status"] == "manual", row
@@ -133,7 +147,9 @@ def test_wrong_answer_loses_exactly_its_parts(
 
 
 def _defines_function(source: str) -> bool:
-    return any(line.startswith("def ") for line in source.splitlines())
+    """An "implement this" cell: the sheet itself gives the ``def`` line."""
+    given = source.split("### BEGIN SOLUTION")[0]
+    return any(line.startswith("def ") for line in given.splitlines())
 
 
 def _selfcheck_job(sheet: str, gid: str, source: str):
@@ -163,10 +179,12 @@ IMPLEMENT_IDS = [f"{v[0][:2]}-{v[2]}-{v[3]}" for v in IMPLEMENT_VARIANTS]
 
 
 @pytest.fixture(scope="module")
-def selfcheck_output():
+def selfcheck_output(request):
     """What the self-check after each replaced function cell prints, per variant."""
     jobs, keys = [], []
-    for sheet, index, gid, _label, source, _fail in IMPLEMENT_VARIANTS:
+    for sheet, index, gid, _label, source, _fail in _selected(
+        request, IMPLEMENT_VARIANTS
+    ):
         job = _selfcheck_job(sheet, gid, source)
         assert job is not None, f"{sheet}: no self-check follows {gid}"
         jobs.append(job)

@@ -82,6 +82,11 @@ def matches(value, target, hints=None, atol: float = 1e-6, rtol: float = 1e-6):
             np.all(np.isclose(arr, slip, atol=atol, rtol=rtol, equal_nan=True))
         ):
             return f"got {shown}; {sentence}"
+    if np.any(np.isinf(want) & np.isfinite(arr)):
+        return (
+            f"got {shown}, a finite number where the exact answer is infinite "
+            "(an epsilon or a clip hides an impossible event?)"
+        )
     if not np.all(np.isfinite(arr)) and np.all(np.isfinite(want)):
         return (
             f"got {shown}: a nan or inf where a finite number belongs "
