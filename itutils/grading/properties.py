@@ -9,6 +9,8 @@ used in the learners' visible self-checks too.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from itutils.grading.checks import describe
@@ -24,6 +26,10 @@ __all__ = [
     "uncorrelated_dependent",
     "rate_distortion_trend",
     "ordered_bounds",
+    "VAE_SHAPES",
+    "vae_test_terms",
+    "vae_bound_below",
+    "vae_reports",
 ]
 
 
@@ -336,4 +342,158 @@ def ordered_bounds(value):
         return (
             f"the ELBO ({elbo:g} nats) should not exceed the IWAE bound ({iwae:g} nats)"
         )
+    return None
+
+
+#: Parameter shapes of the exercise sheets' VAE, in ``model.parameters()`` order:
+#: encoder 64 -> 32 (tanh) -> (mu, logvar) in 2-D, decoder 2 -> 32 (tanh) -> 64
+#: Bernoulli logits (torch ``Linear`` weights are ``(out, in)``).
+VAE_SHAPES = ((32, 64), (32,), (4, 32), (4,), (32, 2), (32,), (64, 32), (64,))
+
+
+def _vae_weights(value):
+    """The weights as float64 arrays, or a sentence saying what is wrong."""
+    if not isinstance(value, (list, tuple)) or len(value) != len(VAE_SHAPES):
+        return None, (
+            f"expected the {len(VAE_SHAPES)} parameter arrays of the sheet's VAE "
+            f"(list(model.parameters())), got {describe(value, 80)}"
+        )
+    arrays = [_as_float(v) for v in value]
+    for arr, shape in zip(arrays, VAE_SHAPES, strict=True):
+        if arr is None or arr.shape != shape or not np.all(np.isfinite(arr)):
+            got = "?" if arr is None else arr.shape
+            return None, (
+                f"a parameter of shape {got} where the sheet's VAE has {shape} "
+                "(or it is not finite): keep the model of the sheet"
+            )
+    return arrays, None
+
+
+@functools.lru_cache(maxsize=1)
+def _test_images() -> np.ndarray:
+    from itutils.data import load_digits_binary
+
+    return load_digits_binary().x_test.numpy().astype(np.float64)
+
+
+def vae_test_terms(weights, n_samples: int = 50, seed: int = 0):
+    """Per test image: ``(rate, distortion, log_w)`` of the sheet's VAE, in nats.
+
+    Recomputed here in numpy from the model's weights (not with the
+    learner's code): the rate is the closed-form KL of ``q(z|x)`` from
+    ``N(0, I)``; the distortion averages ``-log p(x|z)`` over ``n_samples``
+    draws ``z ~ q(z|x)``; ``log_w[s, i] = log p(x_i, z_s) - log q(z_s|x_i)``
+    are the importance weights of the same draws, shape ``(n_samples, n)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> weights = [rng.normal(0, 0.1, shape) for shape in VAE_SHAPES]
+    >>> rate, distortion, log_w = vae_test_terms(weights, n_samples=5)
+    >>> rate.shape, log_w.shape
+    ((450,), (5, 450))
+    >>> bool(np.allclose(-log_w.mean(0), distortion + rate, atol=2.0))
+    True
+    """
+    w1, b1, w2, b2, w3, b3, w4, b4 = (np.asarray(w, dtype=np.float64) for w in weights)
+    x = _test_images()
+    mu, logvar = np.split(np.tanh(x @ w1.T + b1) @ w2.T + b2, 2, axis=1)
+    rate = 0.5 * np.sum(mu**2 + np.exp(logvar) - logvar - 1.0, axis=1)
+    eps = np.random.default_rng(seed).standard_normal((n_samples, *mu.shape))
+    z = mu + np.exp(0.5 * logvar) * eps
+    logits = np.tanh(z @ w3.T + b3) @ w4.T + b4
+    nll = np.sum(np.logaddexp(0.0, logits) - x * logits, axis=-1)  # (S, n)
+    # log p(z) - log q(z|x) for z = mu + sigma * eps
+    log_prior_ratio = 0.5 * np.sum(eps**2 + logvar - z**2, axis=-1)
+    return rate, nll.mean(axis=0), log_prior_ratio - nll
+
+
+def _vae_means(weights) -> np.ndarray:
+    w1, b1, w2, b2 = (np.asarray(w, dtype=np.float64) for w in weights[:4])
+    return np.split(np.tanh(_test_images() @ w1.T + b1) @ w2.T + b2, 2, axis=1)[0]
+
+
+def vae_bound_below(value, limit: float, baseline: float):
+    """The VAE with these weights has a test negative ELBO below ``limit`` nats.
+
+    ``value`` is ``list(model.parameters())`` as arrays; ``baseline`` is the
+    no-code model's test loss, named in the message.
+
+    Examples
+    --------
+    >>> flat = [np.zeros(shape) for shape in VAE_SHAPES]  # logits 0: ln 2 per pixel
+    >>> print(vae_bound_below(flat, 22.0, 24.6))
+    the grader measured a negative ELBO of 44.36 nats on the test images for this \
+model; it must be below 22 nats (the no-code baseline 24.6 nats minus the margin)
+    """
+    weights, problem = _vae_weights(value)
+    if problem:
+        return problem
+    rate, distortion, _ = vae_test_terms(weights)
+    nelbo = float(np.mean(rate + distortion))
+    if nelbo < limit:
+        return None
+    return (
+        f"the grader measured a negative ELBO of {nelbo:.2f} nats on the test images "
+        f"for this model; it must be below {limit:g} nats (the no-code baseline "
+        f"{baseline:g} nats minus the margin)"
+    )
+
+
+def vae_reports(value, atol: float = 0.3):
+    """``[weights, {name: number}]``: reported numbers match the model's own.
+
+    Names: ``"rate"`` and ``"distortion"`` (test means), ``"elbo"`` (the
+    test mean of ``-(rate + distortion)``), ``"iwae_K"`` for an integer
+    ``K`` (the importance-weighted bound with ``K`` samples) and ``"mu"``
+    (the encoder's means of the test images, shape ``(450, 2)``). The
+    grader recomputes each from the weights; Monte Carlo numbers must agree
+    within ``atol`` nats, the closed-form rate within 0.01 nats and the
+    means within 1e-4.
+
+    Examples
+    --------
+    >>> flat = [np.zeros(shape) for shape in VAE_SHAPES]
+    >>> vae_reports([flat, {"rate": 0.0, "distortion": 64 * np.log(2)}]) is None
+    True
+    >>> vae_reports([flat, {"rate": 0.0, "distortion": 30.0}])
+    'distortion: you report 30 nats, the grader measures 44.36 nats for this model'
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return "expected [weights, {name: number}]"
+    weights, problem = _vae_weights(value[0])
+    if problem:
+        return problem
+    reported = value[1]
+    if not isinstance(reported, dict) or not reported:
+        return f"expected a dict of reported numbers, got {describe(reported)}"
+    rate, distortion, _ = vae_test_terms(weights)
+    for name, number in reported.items():
+        if name == "mu":
+            problem = matches(number, _vae_means(weights), atol=1e-4, rtol=0.0)
+            if problem:
+                return f"mu: {problem}: not the encoder's means of the test images"
+            continue
+        if is_number(number):
+            return f"{name}: expected a number, got {describe(number)}"
+        if name == "rate":
+            truth, tol = float(rate.mean()), 0.01
+        elif name == "distortion":
+            truth, tol = float(distortion.mean()), atol
+        elif name == "elbo":
+            truth, tol = float(-(rate + distortion).mean()), atol
+        elif isinstance(name, str) and name.startswith("iwae_") and name[5:].isdigit():
+            k = int(name[5:])
+            log_w = vae_test_terms(weights, n_samples=k * 4, seed=1)[2]
+            groups = log_w.reshape(4, k, -1)  # four independent bounds per image
+            top = groups.max(axis=1, keepdims=True)
+            bound = top[:, 0] + np.log(np.mean(np.exp(groups - top), axis=1))
+            truth, tol = float(bound.mean()), atol
+        else:
+            return f"unknown name {name!r}"
+        if abs(float(number) - truth) > tol:
+            return (
+                f"{name}: you report {float(number):.4g} nats, the grader measures "
+                f"{truth:.4g} nats for this model"
+            )
     return None
