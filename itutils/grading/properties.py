@@ -30,6 +30,7 @@ __all__ = [
     "vae_test_terms",
     "vae_bound_below",
     "vae_reports",
+    "calibration_rows",
 ]
 
 
@@ -496,4 +497,110 @@ def vae_reports(value, atol: float = 0.3):
                 f"{name}: you report {float(number):.4g} nats, the grader measures "
                 f"{truth:.4g} nats for this model"
             )
+    return None
+
+
+def _log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def _nll(logits: np.ndarray, labels: np.ndarray) -> float:
+    return float(-np.mean(_log_softmax(logits)[np.arange(len(labels)), labels]))
+
+
+def _ece(logits: np.ndarray, labels: np.ndarray, n_bins: int) -> float:
+    probs = np.exp(_log_softmax(logits))
+    confidence, correct = probs.max(axis=1), probs.argmax(axis=1) == labels
+    edges = np.arange(n_bins + 1) / n_bins
+    which = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, n_bins - 1)
+    total = 0.0
+    for b in np.unique(which):
+        in_bin = which == b
+        total += in_bin.mean() * abs(correct[in_bin].mean() - confidence[in_bin].mean())
+    return float(total)
+
+
+def _best_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    from scipy.optimize import minimize_scalar
+
+    fit = minimize_scalar(
+        lambda log_t: _nll(logits / np.exp(log_t), labels),
+        bounds=(-5.0, 5.0),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    return float(np.exp(fit.x))
+
+
+def calibration_rows(value, val_labels, test_labels, n_bins: int = 15):
+    """``[val_logits, test_logits, table]`` for one smoothing strength, recomputed.
+
+    ``val_logits`` and ``test_logits`` hold one array of logits per data
+    split; ``table`` one row per split: ``[test NLL, test ECE, T, test NLL
+    after, test ECE after]`` with the temperature ``T`` fitted on the
+    validation logits by minimising their NLL. The grader recomputes every
+    entry from the logits with its own code (natural-log NLL, top-label ECE
+    with ``n_bins`` equal-width bins ``(b/B, (b+1)/B]``) and checks that
+    each model is a trained classifier (test accuracy at least 0.9).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.integers(0, 3, 200)
+    >>> logits = 4 * np.eye(3)[labels] + rng.normal(size=(200, 3))
+    >>> row = [_nll(logits, labels), _ece(logits, labels, 15), 1.0,
+    ...        _nll(logits, labels), _ece(logits, labels, 15)]
+    >>> problem = calibration_rows([[logits], [logits], [row]], [labels], [labels])
+    >>> problem.startswith("split 0: T")
+    True
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        return "expected [val_logits, test_logits, table]"
+    val_logits, test_logits, table = value
+    table = _as_float(table)
+    n = len(test_labels)
+    if (
+        not isinstance(val_logits, (list, tuple))
+        or not isinstance(test_logits, (list, tuple))
+        or len(val_logits) != n
+        or len(test_logits) != n
+        or table is None
+        or table.shape != (n, 5)
+    ):
+        return (
+            f"expected {n} validation and {n} test logit arrays and a table of "
+            f"shape ({n}, 5), got {describe(value, 120)}"
+        )
+    names = ["the test NLL", "the test ECE", "T", "the NLL after scaling",
+             "the ECE after scaling"]
+    for i, (zv, zt, yv, yt, row) in enumerate(
+        zip(val_logits, test_logits, val_labels, test_labels, table, strict=True)
+    ):
+        zv, zt = _as_float(zv), _as_float(zt)
+        yv, yt = np.asarray(yv), np.asarray(yt)
+        if (
+            zv is None
+            or zt is None
+            or zv.ndim != 2
+            or zv.shape[0] != len(yv)
+            or zt.shape != (len(yt), zv.shape[1])
+        ):
+            return f"split {i}: logits of shape (n, K) expected, one row per image"
+        accuracy = float(np.mean(zt.argmax(axis=1) == yt))
+        if accuracy < 0.9:
+            return f"split {i}: test accuracy {accuracy:.3f}: is this a trained model?"
+        t_best = _best_temperature(zv, yv)
+        temperature = float(row[2])
+        if not temperature > 0:
+            return f"split {i}: T must be positive, got {temperature:g}"
+        truth = [_nll(zt, yt), _ece(zt, yt, n_bins), t_best,
+                 _nll(zt / temperature, yt), _ece(zt / temperature, yt, n_bins)]
+        for name, got, want in zip(names, row, truth, strict=True):
+            tolerance = 1e-3 * want if name == "T" else 1e-6
+            if not abs(float(got) - want) <= tolerance:
+                return (
+                    f"split {i}: {name} is {float(got):.6g}, the grader computes "
+                    f"{want:.6g} from your logits"
+                )
     return None
