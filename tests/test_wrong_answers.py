@@ -13,10 +13,17 @@ variant:
 - when the replaced cell is an "implement this function" cell, the part's
   visible self-check prints ``[not yet]``, with the hint named in ``HINTS``
   when there is one (so a learner is warned before handing in).
+
+Each set also lists in ``FORBIDDEN`` correct answers that call a reference
+implementation their part forbids (``_forbidden`` in the hidden tests). They
+are graded in the same run; the part must score 0 with the reason "uses the
+reference implementation". A grader that does not enforce ``_forbidden``
+yet (none of them loses points) makes that test skip, saying so.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
 import functools
 import importlib.util
@@ -53,6 +60,12 @@ VARIANTS = [
     for index, entry in enumerate(module.WRONG)
 ]
 IDS = [f"{sheet[:2]}-{gid}-{label}" for sheet, _, gid, label, _, _ in VARIANTS]
+FORBIDDEN = [
+    (sheet, index, *entry)
+    for sheet, module in SETS.items()
+    for index, entry in enumerate(getattr(module, "FORBIDDEN", []))
+]
+FORBIDDEN_IDS = [f"{sheet[:2]}-{gid}-{name}" for sheet, _, gid, name, _, _ in FORBIDDEN]
 
 
 @functools.cache
@@ -60,8 +73,8 @@ def _spec(sheet: str):
     return load_spec(SOLUTIONS / f"{sheet}.ipynb")
 
 
-def _student(sheet: str, index: int) -> str:
-    return f"s{sheet[:2]}v{index:02d}"
+def _student(sheet: str, index: int, kind: str = "s") -> str:
+    return f"{kind}{sheet[:2]}v{index:02d}"
 
 
 def _meta(cell) -> dict:
@@ -91,14 +104,29 @@ def test_every_sheet_has_a_set_of_wrong_answers():
         for part in auto:
             assert hit[part] >= 2, f"{sheet}: only {hit[part]} wrong answers hit {part}"
         assert set(getattr(module, "HINTS", {})) <= {e[1] for e in module.WRONG}
+        # every sheet tries a forbidden reference, on a part that forbids it
+        assert module.FORBIDDEN, sheet
+        for _gid, name, _source, part in module.FORBIDDEN:
+            assert name in _forbidden_names(sheet, part), (sheet, name, part)
 
 
-def _selected(request, variants):
+def _forbidden_names(sheet: str, part: str) -> tuple:
+    nb = nbformat.read(SOLUTIONS / f"{sheet}.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if _meta(c).get("grade_id") == part)
+    for stmt in ast.parse(cell.source).body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_forbidden" for t in stmt.targets
+        ):
+            return ast.literal_eval(stmt.value)
+    return ()
+
+
+def _selected(request, variants, key="index"):
     """The variants whose tests were collected (all, unless ``-k`` narrows them)."""
     wanted = {
-        (item.callspec.params["sheet"], item.callspec.params["index"])
+        (item.callspec.params["sheet"], item.callspec.params[key])
         for item in request.session.items
-        if hasattr(item, "callspec") and "index" in item.callspec.params
+        if hasattr(item, "callspec") and key in item.callspec.params
     }
     return [v for v in variants if (v[0], v[1]) in wanted]
 
@@ -108,8 +136,17 @@ def grades(request, tmp_path_factory):
     """Grade every selected variant of every sheet in one run; rows by student."""
     base = tmp_path_factory.mktemp("wrong_answers")
     subs, out = base / "submissions", base / "out"
-    for sheet, index, gid, _label, source, _fail in _selected(request, VARIANTS):
-        path = subs / _student(sheet, index) / f"{sheet}.ipynb"
+    jobs = [
+        (_student(sheet, index), sheet, gid, source)
+        for sheet, index, gid, _label, source, _fail in _selected(request, VARIANTS)
+    ] + [
+        (_student(sheet, index, "f"), sheet, gid, source)
+        for sheet, index, gid, _name, source, _part in _selected(
+            request, FORBIDDEN, "findex"
+        )
+    ]
+    for student, sheet, gid, source in jobs:
+        path = subs / student / f"{sheet}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(_variant(sheet, gid, source), path)
     result = subprocess.run(
@@ -210,3 +247,19 @@ def test_self_check_flags_a_wrong_implementation(
         assert any(hint in line for line in flagged), (
             f"{label}: expected the hint {hint!r} in:\n{printed}"
         )
+
+
+@pytest.mark.parametrize(
+    "sheet, findex, gid, name, source, part", FORBIDDEN, ids=FORBIDDEN_IDS
+)
+def test_forbidden_reference_scores_zero(
+    grades, sheet, findex, gid, name, source, part
+):
+    rows = [grades[_student(s, i, "f")][p] for s, i, _, _, _, p in FORBIDDEN
+            if _student(s, i, "f") in grades]
+    if rows and all(r["points"] == r["max_points"] for r in rows):
+        pytest.skip("this grader does not enforce _forbidden yet: every correct answer "
+                    "that calls a forbidden reference kept its points")
+    row = grades[_student(sheet, findex, "f")][part]
+    assert row["points"] == "0", row
+    assert "reference implementation" in row["reason"] and name in row["reason"], row

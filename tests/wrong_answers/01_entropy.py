@@ -176,3 +176,16 @@ HINTS = {
     "codewords handed out by rank": "symbol i",
     "fixed-length code": "fixed-length",
 }
+
+# Correct answers that call a reference implementation the part forbids.
+FORBIDDEN = [
+    ("entropy_bits", "scipy.stats.entropy", '''
+def entropy_bits(p):
+    from scipy.stats import entropy
+
+    p = np.asarray(p, dtype=float)
+    if np.any(p < 0) or not np.isclose(p.sum(), 1.0, rtol=0, atol=1e-9):
+        raise ValueError("not a distribution")
+    return float(entropy(p, base=2))
+''', "entropy_bits_tests"),
+]

@@ -179,3 +179,13 @@ HINTS = {
     "densities swapped": "swapped",
     "log(exp(log b)) underflows": "underflow",
 }
+
+# Correct answers that call a reference implementation the part forbids.
+FORBIDDEN = [
+    ("kl_bits", "scipy.special.rel_entr", '''
+def kl_bits(p, q):
+    from scipy.special import rel_entr
+
+    return float(np.sum(rel_entr(p, q)) / np.log(2))
+''', "kl_bits_tests"),
+]

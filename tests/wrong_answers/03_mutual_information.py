@@ -148,3 +148,15 @@ HINTS = {
     "estimate in nats": "nats",
     "no maximum subtracted (overflow)": "overflow",
 }
+
+# Correct answers that call a reference implementation the part forbids.
+FORBIDDEN = [
+    ("mutual_information_bits", "scipy.stats.entropy", '''
+def mutual_information_bits(pxy):
+    from scipy.stats import entropy
+
+    pxy = np.asarray(pxy, dtype=float)
+    h = entropy(pxy.sum(axis=1), base=2) + entropy(pxy.sum(axis=0), base=2)
+    return float(max(0.0, h - entropy(pxy.ravel(), base=2)))
+''', "mutual_information_tests"),
+]

@@ -118,3 +118,12 @@ HINTS = {
     "mutual information of the uniform input": "uniform input",
     "capacity in nats": "nats",
 }
+
+# Correct answers that call a reference implementation the part forbids.
+FORBIDDEN = [
+    ("bernoulli_nll", "torch.nn.functional.binary_cross_entropy_with_logits", '''
+def bernoulli_nll(x, logits):
+    return torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, x, reduction="none").sum(dim=1)
+''', "distortion_tests"),
+]

@@ -121,3 +121,15 @@ HINTS = {
     "logits multiplied by T": "divided by T",
     "ln T returned": "ln T",
 }
+
+# Correct answers that call a reference implementation the part forbids.
+FORBIDDEN = [
+    ("smoothed_cross_entropy", "scipy.special.log_softmax", '''
+def smoothed_cross_entropy(logits, labels, eps):
+    from scipy.special import log_softmax
+
+    logits = np.asarray(logits, dtype=float)
+    targets = smoothed_targets(labels, logits.shape[1], eps)
+    return float(-(targets * log_softmax(logits, axis=1)).sum(axis=1).mean())
+''', "smoothed_cross_entropy_tests"),
+]

@@ -105,3 +105,14 @@ HINTS = {
     "the s^2 of the expected log-likelihood forgotten": "s^2",
     "the KL added": "subtracted",
 }
+
+# Correct answers that call a reference implementation the part forbids.
+FORBIDDEN = [
+    ("log_mean_exp", "scipy.special.logsumexp", '''
+def log_mean_exp(log_w):
+    from scipy.special import logsumexp
+
+    log_w = np.asarray(log_w, dtype=float)
+    return logsumexp(log_w, axis=1) - np.log(log_w.shape[1])
+''', "log_mean_exp_tests"),
+]
