@@ -57,14 +57,14 @@ def kl_gauss(mu1, var1, mu2, var2):
 MC_SAMPLER_VAR = '''
 def kl_monte_carlo(mu1, var1, mu2, var2, n=200_000, seed=0):
     x = np.random.default_rng(seed).normal(mu1, var1, size=n)
-    return float(np.mean(norm.logpdf(x, mu1, np.sqrt(var1))
-                         - norm.logpdf(x, mu2, np.sqrt(var2))))
+    return float(np.mean(log_normal_pdf(x, mu1, np.sqrt(var1))
+                         - log_normal_pdf(x, mu2, np.sqrt(var2))))
 '''
 
 MC_DENSITY_VAR = '''
 def kl_monte_carlo(mu1, var1, mu2, var2, n=200_000, seed=0):
     x = np.random.default_rng(seed).normal(mu1, np.sqrt(var1), size=n)
-    return float(np.mean(norm.logpdf(x, mu1, var1) - norm.logpdf(x, mu2, var2)))
+    return float(np.mean(log_normal_pdf(x, mu1, var1) - log_normal_pdf(x, mu2, var2)))
 '''
 
 MC_CLOSED_FORM = '''
@@ -75,8 +75,8 @@ def kl_monte_carlo(mu1, var1, mu2, var2, n=200_000, seed=0):
 MC_IGNORES_SEED = '''
 def kl_monte_carlo(mu1, var1, mu2, var2, n=200_000, seed=0):
     x = np.random.default_rng(0).normal(mu1, np.sqrt(var1), size=n)
-    return float(np.mean(norm.logpdf(x, mu1, np.sqrt(var1))
-                         - norm.logpdf(x, mu2, np.sqrt(var2))))
+    return float(np.mean(log_normal_pdf(x, mu1, np.sqrt(var1))
+                         - log_normal_pdf(x, mu2, np.sqrt(var2))))
 '''
 
 GRID_NO_DX = '''
@@ -174,7 +174,7 @@ HINTS = {
     "variances read as standard deviations": "standard deviations",
     "the leading 1/2 forgotten": "1/2",
     "sampler given the variance": "spread",
-    "densities given the variance": "logpdf",
+    "densities given the variance": "log_normal_pdf",
     "spacing dx forgotten": "spacing",
     "densities swapped": "swapped",
     "log(exp(log b)) underflows": "underflow",
