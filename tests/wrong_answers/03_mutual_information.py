@@ -20,13 +20,6 @@ def mutual_information_bits(pxy):
     return float(max(0.0, np.sum(pxy[mask] * np.log2(pxy[mask] / product[mask]))))
 '''
 
-MI_NAN = '''
-def mutual_information_bits(pxy):
-    pxy = np.asarray(pxy, dtype=float)
-    product = pxy.sum(axis=1, keepdims=True) * pxy.sum(axis=0, keepdims=True)
-    return float(np.sum(pxy * np.log2(pxy / product)))
-'''
-
 MI_FROM_SAMPLES = '''
 def plugin_mi_bits(x, y):
     x, y = np.asarray(x), np.asarray(y)
@@ -81,18 +74,12 @@ WRONG = [
      ["mutual_information_tests", "mi_from_samples_tests", "bias_experiment_tests"]),
     ("mutual_information_bits", "marginals on the wrong axes", MI_MARGINALS_SWAPPED,
      ["mutual_information_tests", "mi_from_samples_tests", "bias_experiment_tests"]),
-    ("mutual_information_bits", "0 log 0 gives nan", MI_NAN,
-     ["mutual_information_tests", "mi_from_samples_tests", "bias_experiment_tests"]),
     ("uncorrelated_pair", "an independent pair",
      "x_values = np.array([-1.0, 1.0])\ny_values = np.array([0.0, 1.0])\n"
      "pxy = np.full((2, 2), 0.25)\n",
      ["uncorrelated_pair_tests"]),
     ("uncorrelated_pair", "a correlated pair (Y = X)",
      "x_values = y_values = np.array([0.0, 1.0])\npxy = np.diag([0.5, 0.5])\n",
-     ["uncorrelated_pair_tests"]),
-    ("uncorrelated_pair", "counts instead of probabilities",
-     "x_values = np.array([-1.0, 0.0, 1.0])\ny_values = np.array([0.0, 1.0])\n"
-     "pxy = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])\n",
      ["uncorrelated_pair_tests"]),
     ("mi_from_samples", "correction added with the wrong sign",
      MI_FROM_SAMPLES.replace("return plugin_mi_bits(x, y) + correction",
@@ -101,17 +88,10 @@ WRONG = [
     ("mi_from_samples", "all possible cells counted as seen",
      MI_FROM_SAMPLES.replace("m_xy = np.count_nonzero(counts)", "m_xy = counts.size"),
      ["mi_from_samples_tests", "bias_experiment_tests"]),
-    ("mi_from_samples", "correction left in nats",
-     MI_FROM_SAMPLES.replace("(2 * len(x) * np.log(2))", "(2 * len(x))"),
-     ["mi_from_samples_tests", "bias_experiment_tests"]),
     ("bias_experiment", "the first-order formula typed in for the measurement",
      BIAS.replace("bias_plugin.append(float(np.mean([plugin_mi_bits(x, y) "
                   "for x, y in samples])))",
                   "bias_plugin.append(9 / (2 * n * np.log(2)))"),
-     ["bias_experiment_tests"]),
-    ("bias_experiment", "dependent samples (y = x)",
-     BIAS.replace("(rng.integers(0, 4, n), rng.integers(0, 4, n))",
-                  "(lambda x: (x, x))(rng.integers(0, 4, n))"),
      ["bias_experiment_tests"]),
     ("bias_experiment", "theory in nats",
      BIAS.replace("(2 * n * np.log(2))", "(2 * n)"), ["bias_experiment_tests"]),
@@ -131,18 +111,14 @@ WRONG = [
     ("infonce_experiment", "batches of 64 pairs",
      EXPERIMENT.replace("sample_pairs(16, rho, rng)", "sample_pairs(64, rho, rng)"),
      ["infonce_tests"]),
-    ("infonce_experiment", "true MI in nats",
-     EXPERIMENT.replace("np.log2(1 - rho**2)", "np.log(1 - rho**2)"),
-     ["infonce_tests"]),
+
 ]
 
 HINTS = {
     "mutual information in nats": "nats",
     "marginals on the wrong axes": "wrong axes",
-    "0 log 0 gives nan": "nan",
     "correction added with the wrong sign": "wrong sign",
     "all possible cells counted as seen": "cells seen",
-    "correction left in nats": "divide it by ln 2",
     "normalised over columns": "wrong axis",
     "the + ln N term missing": "ln N",
     "estimate in nats": "nats",

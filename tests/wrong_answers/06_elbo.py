@@ -55,10 +55,6 @@ WRONG = [
 def log_mean_exp(log_w):
     return np.mean(np.asarray(log_w, dtype=float), axis=1)
 ''', ["log_mean_exp_tests", "iwae_toy_tests", "vae_bounds_tests"]),
-    ("log_mean_exp", "ln K not subtracted", LME.replace(
-        "np.log(np.mean(np.exp(log_w - top), axis=1))",
-        "np.log(np.sum(np.exp(log_w - top), axis=1))"),
-     ["log_mean_exp_tests", "iwae_toy_tests", "vae_bounds_tests"]),
     ("log_mean_exp", "one maximum for the whole array", LME.replace(
         "top = log_w.max(axis=1, keepdims=True)", "top = np.full((len(log_w), 1), "
         "log_w.max())"),
@@ -70,9 +66,6 @@ def log_mean_exp(log_w):
     ("elbo_toy", "the s^2 of the expected log-likelihood forgotten",
      ELBO.replace("((x - m) ** 2 + s2)", "(x - m) ** 2"),
      ["elbo_toy_tests", "elbo_gap_tests"]),
-    ("elbo_toy", "the KL added",
-     ELBO.replace("expected_log_lik - kl", "expected_log_lik + kl"),
-     ["elbo_toy_tests", "elbo_gap_tests"]),
     ("elbo_gap", "the gap with the wrong sign",
      GAP.replace("log_evidence - elbo_toy(x, 0.0, 1.0, sigma2)",
                  "elbo_toy(x, 0.0, 1.0, sigma2) - log_evidence"),
@@ -81,9 +74,6 @@ def log_mean_exp(log_w):
      GAP.replace("var_x = 1 + sigma2", "var_x = sigma2"), ["elbo_gap_tests"]),
     ("iwae_toy", "the sampler given the variance", IWAE.replace(
         "normal(m, np.sqrt(s2),", "normal(m, s2,"), ["iwae_toy_tests"]),
-    ("iwae_toy", "the proposal's density left out of the weights",
-     IWAE.replace("log_lik + log_prior - log_q", "log_lik + log_prior"),
-     ["iwae_toy_tests"]),
     ("iwae_curve", "the curve drawn with the posterior as proposal",
      CURVE.replace("iwae_toy(1.5, 0.0, 1.0, 0.5, k,",
                   "iwae_toy(1.5, 1.0, 1 / 3, 0.5, k,"),
@@ -99,11 +89,9 @@ def log_mean_exp(log_w):
 
 HINTS = {
     "the mean of the logs": "mean of log w",
-    "ln K not subtracted": "subtract ln K",
     "one maximum for the whole array": "own maximum",
     "s2 read as a standard deviation": "s2 was read",
     "the s^2 of the expected log-likelihood forgotten": "s^2",
-    "the KL added": "subtracted",
 }
 
 # Correct answers that call a reference implementation the part forbids.
