@@ -6,10 +6,18 @@
 - Every generated exercise runs top to bottom in a kernel without an error:
   unanswered parts make the visible self-checks print "[not yet]".
 - Every solution notebook parses under the hidden-test rules.
+- Every sheet climbs and says so: the first cell gives the time it should
+  take, each part's heading its level and points (matching the graded
+  cells), there are derivations and experiments, every hand-graded answer
+  carries a rubric whose points add up, every "implement this" part lists
+  the reference implementations it forbids (and the sheet's first cell names
+  them), and the numpy sheets never import torch.
 """
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import nbformat
@@ -60,7 +68,9 @@ def test_exercises_leak_no_solution_and_no_hidden_test(name):
         "BEGIN SOLUTION",
         "END SOLUTION",
         "BEGIN HIDDEN TESTS",
-        "check_raises(",
+        "_forbidden",
+        "#### Rubric",
+        "Common wrong answers",
         "_ref",
     ):
         assert marker not in text, marker
@@ -85,9 +95,9 @@ def test_exercises_leak_no_solution_and_no_hidden_test(name):
             kinds["auto"] += 1
         if meta.get("grade") and meta.get("solution"):
             kinds["manual"] += 1
-    # several graded parts, of which exactly one is written and graded by hand
-    assert kinds["auto"] >= 3 and kinds["manual"] == 1
-    assert sum(p.points for p in spec.parts) >= 7
+    # graded automatically and by hand (a derivation and an explanation at least)
+    assert kinds["auto"] >= 4 and kinds["manual"] >= 2
+    assert sum(p.points for p in spec.parts) >= 12
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -108,9 +118,7 @@ def test_exercise_runs_unanswered_without_error(name, tmp_path):
     assert not any(
         o.get("output_type") == "error" for c in nb.cells for o in c.get("outputs", [])
     )
-    assert "[not yet]" in printed and "[ok]" not in printed.replace(
-        "[ok]       the prior", ""
-    )
+    assert "[not yet]" in printed and "[ok]" not in printed
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -120,3 +128,125 @@ def test_hidden_tests_follow_the_rules(name):
         assert part.manual or part.checks, part.grade_id
         for check in part.checks:
             assert check.student_names, f"{check.source} tests no student name"
+
+
+HEADING = re.compile(
+    r"^## Part (?P<letter>[A-Z]) \((?:(?P<kind>derivation|experiment), )?"
+    r"(?P<level>warm-up|core|stretch), (?P<points>\d+) points?"
+    r"(?P<manual>, graded by hand)?\): \S"
+)
+
+
+def _solutions(name):
+    return nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_first_cell_says_how_long_and_how_it_is_graded(name):
+    intro = _solutions(name).cells[0].source
+    minutes = re.search(r"\*\*Time: about (\d+) minutes\*\*", intro)
+    assert minutes and 45 <= int(minutes.group(1)) <= 90, intro[:300]
+    assert "How it is graded" in intro and "Off limits" in intro
+    assert "by hand" in intro and "rubric" in intro
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_part_heading_gives_level_and_points(name):
+    """Each part starts with a heading whose points are those of its graded cells."""
+    nb = _solutions(name)
+    parts, current = [], None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## Part "):
+            match = HEADING.match(cell.source)
+            assert match, f"bad part heading: {cell.source.splitlines()[0]!r}"
+            current = {**match.groupdict(), "graded": []}
+            parts.append(current)
+        meta = _meta(cell)
+        if meta.get("grade"):
+            assert current is not None, f"graded cell {meta['grade_id']} before Part A"
+            points, manual = float(meta["points"]), bool(meta.get("solution"))
+            current["graded"].append((points, manual))
+    letters = [p["letter"] for p in parts]
+    assert letters == [chr(ord("A") + i) for i in range(len(parts))], letters
+    for part in parts:
+        assert len(part["graded"]) == 1, f"Part {part['letter']}: one graded cell"
+        points, manual = part["graded"][0]
+        assert points == int(part["points"]), part
+        assert manual == bool(part["manual"]), part
+    kinds = [p["kind"] for p in parts]
+    assert "derivation" in kinds and "experiment" in kinds, kinds
+    # an experiment's outcome is measured (graded automatically) and explained
+    assert any(p["kind"] == "experiment" and not p["manual"] for p in parts)
+    assert any(p["kind"] == "experiment" and p["manual"] for p in parts)
+    assert all(p["manual"] for p in parts if p["kind"] == "derivation")
+    assert any(not p["manual"] for p in parts if p["kind"] is None)
+
+
+RUBRIC_POINT = re.compile(r"^- \*\*(\d+) points?\*\*: \S", re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_written_part_has_a_rubric(name):
+    for cell in _solutions(name).cells:
+        meta = _meta(cell)
+        if not (meta.get("grade") and meta.get("solution")):
+            continue
+        answer, _, rubric = cell.source.partition("\n#### Rubric\n")
+        assert rubric, f"{meta['grade_id']}: no '#### Rubric' line"
+        assert len(answer.split()) >= 40, f"{meta['grade_id']}: model answer too short"
+        points = [int(n) for n in RUBRIC_POINT.findall(rubric)]
+        assert sum(points) == meta["points"], (meta["grade_id"], points)
+        assert "**Common wrong answers:**" in rubric, meta["grade_id"]
+
+
+def _forbidden(source: str):
+    for stmt in ast.parse(source).body:
+        if isinstance(stmt, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "_forbidden" for t in stmt.targets
+        ):
+            return ast.literal_eval(stmt.value)
+    return None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_implement_parts_forbid_the_reference_implementations(name):
+    """A part whose answer defines a function lists what it must not call."""
+    nb = _solutions(name)
+    intro = nb.cells[0].source
+    defines = False
+    for cell in nb.cells:
+        meta = _meta(cell)
+        if meta.get("solution") and cell.cell_type == "code":
+            given = cell.source.split("### BEGIN SOLUTION")[0]
+            defines = defines or bool(re.search(r"^def ", given, re.MULTILINE))
+        if meta.get("grade") and not meta.get("solution"):
+            forbidden = _forbidden(cell.source)
+            if defines:
+                assert isinstance(forbidden, tuple), meta["grade_id"]
+            for dotted in forbidden or ():
+                assert re.fullmatch(r"[a-z_]+(\.[A-Za-z_]+)+", dotted), dotted
+                assert f"`{dotted}`" in intro, f"the first cell does not name {dotted}"
+            defines = False
+
+
+NUMPY_ONLY = ["01_entropy", "02_kl_cross_entropy", "03_mutual_information",
+              "05_loss_functions"]
+
+
+@pytest.mark.parametrize("name", NUMPY_ONLY)
+def test_numpy_sheets_never_import_torch(name):
+    for cell in _solutions(name).cells:
+        meta = _meta(cell)
+        if cell.cell_type != "code" or (meta.get("grade") and not meta.get("solution")):
+            continue
+        assert not re.search(r"^\s*(import|from) torch", cell.source, re.MULTILINE), (
+            meta.get("grade_id")
+        )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_code_lines_fit_88_characters(name):
+    for cell in _solutions(name).cells:
+        if cell.cell_type == "code":
+            for line in cell.source.splitlines():
+                assert len(line) <= 88, f"{_meta(cell).get('grade_id')}: {line}"
