@@ -74,9 +74,11 @@ exercises: $(DEVSTAMP)  ## regenerate exercises/ from solutions/ (nbgrader's own
 	$(DEVBIN)/python -m itutils.grading generate --solutions solutions --out exercises
 
 OUT ?= grading-output
-grade: $(DEVSTAMP)  ## grade a folder of notebooks: make grade SUBMISSIONS=dir [OUT=dir]
+# Extra options for the grader, e.g. GRADE_FLAGS="--workers 2 --exercise 01_entropy".
+GRADE_FLAGS ?=
+grade: $(DEVSTAMP)  ## grade a folder of notebooks: make grade SUBMISSIONS=dir [OUT=dir] [GRADE_FLAGS=...]
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=dir [OUT=dir]"; exit 2; }
-	$(DEVBIN)/python -m itutils.grading grade "$(SUBMISSIONS)" --out "$(OUT)" --solutions solutions
+	$(DEVBIN)/python -m itutils.grading grade "$(SUBMISSIONS)" --out "$(OUT)" --solutions solutions $(GRADE_FLAGS)
 
 clean:
 	rm -rf $(VENV) $(DEV) build *.egg-info _build test-artifacts grading-output

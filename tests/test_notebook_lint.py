@@ -9,11 +9,8 @@
   ones are cut at 1280x720 with JupyterLab's file browser open, and on
   slides.
 
-Over notebooks/, solutions/ and exercises/. Problems found today are listed
-in ``tests/notebook_lint_allowlist.txt`` ("path cell-id | kind"), for the
-second pass to fix; the test fails on a new problem and on a listed one that
-is gone. ``python -m tests.test_notebook_lint`` prints every problem and
-rewrites the list.
+Over notebooks/, solutions/ and exercises/; there is no allow-list: every
+problem fails the test. ``python -m tests.test_notebook_lint`` prints them.
 """
 
 from __future__ import annotations
@@ -27,7 +24,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ("notebooks", "solutions", "exercises")
-ALLOWLIST = Path(__file__).with_name("notebook_lint_allowlist.txt")
 MAX_LINE = 88
 # Every comment marker nbval 0.11 knows (nbval.plugin.comment_markers).
 NBVAL_COMMENT = re.compile(
@@ -68,13 +64,6 @@ def all_problems() -> dict[str, str]:
     for path in notebook_paths():
         found.update(problems(path))
     return found
-
-
-def read_allowlist() -> set[str]:
-    if not ALLOWLIST.exists():
-        return set()
-    return {line.strip() for line in ALLOWLIST.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
 
 
 def test_nbval_honours_the_ignore_output_tag():
@@ -121,32 +110,13 @@ def test_lint_sees_comments_and_long_lines(tmp_path):
 
 def test_notebook_code_has_no_nbval_comments_or_long_lines():
     found = all_problems()
-    allowed = read_allowlist()
-    new = {k: v for k, v in found.items() if k not in allowed}
-    fixed = sorted(allowed - set(found))
-    message = []
-    if new:
-        message.append("new problems (fix them):\n" + "\n".join(
-            f"  {k}: {v}" for k, v in sorted(new.items())))
-    if fixed:
-        message.append(
-            f"fixed, so delete these lines from {ALLOWLIST.name} (or run "
-            "`python -m tests.test_notebook_lint --write-allowlist`):\n"
-            + "\n".join(f"  {k}" for k in fixed))
-    assert not message, "\n".join(message)
+    assert not found, "fix these:\n" + "\n".join(
+        f"  {k}: {v}" for k, v in sorted(found.items()))
 
-
-HEADER = """\
-# Notebook code cells that break tests/test_notebook_lint.py today, one
-# "path cell-id | kind" per line. The second pass fixes them (cell tags for
-# nbval; lines of at most 88 characters) and deletes the lines; an empty file
-# is the goal. `python -m tests.test_notebook_lint --write-allowlist` rewrites it.
-"""
 
 if __name__ == "__main__":
     problems_now = all_problems()
     for key, detail in sorted(problems_now.items()):
         print(f"{key}: {detail}")
     print(f"{len(problems_now)} problems")
-    if "--write-allowlist" in sys.argv:
-        ALLOWLIST.write_text(HEADER + "".join(f"{k}\n" for k in sorted(problems_now)))
+    sys.exit(1 if problems_now else 0)

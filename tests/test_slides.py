@@ -6,10 +6,9 @@ them into a temporary folder beside the local reveal.js and MathJax of
 1280x720 in headless Chromium and steps through every slide and fragment
 with reveal.js's API (tools/slide_check.py). A slide overflows when its
 content is taller or wider than the slide, when code is cut at the right
-edge, or when a picture is shrunk below its own size. Today's overflowing
-slides are listed in ``tests/slide_allowlist.txt`` for the second pass
-(which splits cells); the test fails on a new one and on a listed one that
-now fits, and reports "k of N slides overflow" in test-artifacts/slides.md.
+edge, or when a picture is shrunk below its own size. There is no
+allow-list: one overflowing slide fails the test, and test-artifacts/slides.md
+reports "k of N slides overflow" with the reasons.
 """
 
 from __future__ import annotations
@@ -66,25 +65,9 @@ def measured(tmp_path_factory):
 
 def test_every_slide_fits_1280x720(measured):
     slides, _ = measured
-    bad = {s.key(): s for s in slides if s.problems}
-    allowed = slide_check.read_allowlist()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "slides.md").write_text(slide_check.summary(slides) + "\n")
-    (ARTIFACTS / "slide_allowlist.txt").write_text(
-        slide_check.ALLOWLIST_HEADER + "".join(f"{key}\n" for key in bad))
-    new = sorted(set(bad) - allowed)
-    fitting = sorted(allowed - set(bad))
-    message = [slide_check.summary(slides).splitlines()[0]]
-    if new:
-        message.append("slides that overflow and are not on the allow-list:\n"
-                       + "\n".join(f"  {k}: {'; '.join(bad[k].problems)}"
-                                   for k in new))
-    if fitting:
-        message.append(f"slides that now fit: delete them from "
-                       f"{slide_check.ALLOWLIST.name} (or run `python -m "
-                       "tools.slide_check --write-allowlist`):\n"
-                       + "\n".join(f"  {k}" for k in fitting))
-    assert not (new or fitting), "\n".join(message)
+    assert not any(s.problems for s in slides), slide_check.summary(slides)
 
 
 def test_a_figure_as_wide_as_the_slide_column_is_not_shrunk(measured):

@@ -17,8 +17,7 @@ variant:
 Each set also lists in ``FORBIDDEN`` correct answers that call a reference
 implementation their part forbids (``_forbidden`` in the hidden tests). They
 are graded in the same run; the part must score 0 with the reason "uses the
-reference implementation". A grader that does not enforce ``_forbidden``
-yet (none of them loses points) makes that test skip, saying so.
+reference implementation" and the name of the reference.
 """
 
 from __future__ import annotations
@@ -255,11 +254,6 @@ def test_self_check_flags_a_wrong_implementation(
 def test_forbidden_reference_scores_zero(
     grades, sheet, findex, gid, name, source, part
 ):
-    rows = [grades[_student(s, i, "f")][p] for s, i, _, _, _, p in FORBIDDEN
-            if _student(s, i, "f") in grades]
-    if rows and all(r["points"] == r["max_points"] for r in rows):
-        pytest.skip("this grader does not enforce _forbidden yet: every correct answer "
-                    "that calls a forbidden reference kept its points")
     row = grades[_student(sheet, findex, "f")][part]
     assert row["points"] == "0", row
     assert "reference implementation" in row["reason"] and name in row["reason"], row

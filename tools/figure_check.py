@@ -29,8 +29,8 @@ Usage::
 - ``legend-covers-data``: a legend box over plotted data of any axes (line
   segments, markers, bars, scatter points, images);
 - ``palette``: a colour outside the colour-blind-safe palettes (Okabe-Ito,
-  matplotlib's ``tableau-colorblind10``, greys), or a colour map outside
-  the perceptually uniform and colour-blind-safe ones;
+  matplotlib's ``tableau-colorblind10``, Paul Tol's muted, greys), or a
+  colour map outside the perceptually uniform and colour-blind-safe ones;
 - ``colour-only``: two labelled curves of one axes that differ in colour
   only (same line style and marker).
 
@@ -93,11 +93,14 @@ KINDS = ("small-text", "too-big", "text-overlap", "line-through-text",
          "axis-rescales", "error")
 
 # Colours a colour-blind reader can tell apart (with line styles and markers):
-# Okabe & Ito's eight, matplotlib's tableau-colorblind10, and any grey.
+# Okabe & Ito's eight, matplotlib's tableau-colorblind10, Paul Tol's "muted"
+# scheme (ten classes, e.g. the digits of chapter 4), and any grey.
+TOL_MUTED = ["#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77",
+             "#CC6677", "#882255", "#AA4499", "#DDDDDD"]
 TABLEAU_COLORBLIND10 = ["#006BA4", "#FF800E", "#ABABAB", "#595959", "#5F9ED1",
                         "#C85200", "#898989", "#A2C8EC", "#FFBC79", "#CFCFCF"]
 SAFE_COLOURS = {c.lower() for c in [*OKABE_ITO, "#000000", "#FFFFFF",
-                                    *TABLEAU_COLORBLIND10]}
+                                    *TABLEAU_COLORBLIND10, *TOL_MUTED]}
 # Colour maps that stay readable for the common colour-vision deficiencies
 # (perceptually uniform sequential maps, single-hue maps, blue-orange/red
 # diverging maps); "_r" versions too.

@@ -22,7 +22,7 @@ is measured. A slide *overflows* when
 It also measures the widest an image may be on a slide, on screen, which
 :data:`itutils.style.SLIDE_COLUMN_PX` must not exceed (the figure check
 computes slide text sizes from it). ``tests/test_slides.py`` runs this and
-compares the overflowing slides with ``tests/slide_allowlist.txt``.
+fails on any overflowing slide.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SLIDES = ROOT / "_build" / "slides"
-ALLOWLIST = ROOT / "tests" / "slide_allowlist.txt"
 VIEWPORT = {"width": 1280, "height": 720}
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 
@@ -182,22 +181,6 @@ def check_decks(folder: Path = SLIDES) -> tuple[list[Slide], float]:
     return slides, column
 
 
-def read_allowlist(path: Path = ALLOWLIST) -> set[str]:
-    if not path.exists():
-        return set()
-    return {line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
-
-
-ALLOWLIST_HEADER = """\
-# Slides that do not fit 1280x720 today, one "deck h.v | first line" per line
-# (python -m tools.slide_check prints why). Written by
-# `python -m tools.slide_check --write-allowlist`. The second pass splits the
-# cells (slide metadata) and deletes the lines; tests/test_slides.py fails on a
-# new overflowing slide and on a line whose slide now fits. Empty is the goal.
-"""
-
-
 def summary(slides: list[Slide]) -> str:
     bad = [s for s in slides if s.problems]
     lines = [f"{len(bad)} of {len(slides)} slides overflow"]
@@ -209,7 +192,6 @@ def summary(slides: list[Slide]) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-build", action="store_true")
-    parser.add_argument("--write-allowlist", action="store_true")
     args = parser.parse_args(argv)
     if not args.no_build:
         from tools import build_site
@@ -217,9 +199,6 @@ def main(argv: list[str]) -> int:
     slides, column = check_decks()
     print(summary(slides))
     print(f"widest image column on a slide: {column:.0f} px on screen")
-    if args.write_allowlist:
-        ALLOWLIST.write_text(ALLOWLIST_HEADER + "".join(
-            f"{s.key()}\n" for s in slides if s.problems))
     return 1 if any(s.problems for s in slides) else 0
 
 

@@ -144,6 +144,10 @@ def _draw(fig, shown, beta):
 
     ax_z = fig.add_subplot(grid[1, 0])
     plot_latent_digits(ax_z, shown["latent"], shown["labels"], size=25)
+    # One pair of limits for every beta, so the collapse of the code at a high
+    # beta shows as a shrinking cloud instead of being zoomed away.
+    ax_z.set_xlim(shown["latent_limits"][0])
+    ax_z.set_ylim(shown["latent_limits"][1])
     ax_z.locator_params(nbins=4)  # few tick labels: text is most of a redraw
     ax_z.set_xlabel("mu_1")
     ax_z.set_ylabel("mu_2")
@@ -155,6 +159,15 @@ def _draw(fig, shown, beta):
     ax_rd.set_xlabel("rate (nats)")
     ax_rd.set_ylabel("distortion (nats)")
     ax_rd.locator_params(nbins=4)
+
+
+def _latent_limits(sweep, x, pad=0.05):
+    # The smallest box holding the first two latent means of every model.
+    with torch.no_grad():
+        codes = np.concatenate([r.model.encode(x)[0][:, :2].numpy() for r in sweep])
+    low, high = codes.min(axis=0), codes.max(axis=0)
+    margin = pad * (high - low)
+    return [(float(lo - m), float(hi + m)) for lo, hi, m in zip(low, high, margin)]
 
 
 def beta_vae_explorer(
@@ -179,13 +192,15 @@ def beta_vae_explorer(
     """
     betas = [r.beta for r in sweep]
     start = _find(sweep, beta).beta
+    limits = _latent_limits(sweep, x)
     slider = widgets.SelectionSlider(
         options=[(f"{b:g}", b) for b in betas], value=start, description="beta",
         continuous_update=False,
     )
     return Explorer(
         {"beta": slider},
-        lambda beta: beta_view(sweep, beta, x, y, n_show),
+        lambda beta: {**beta_view(sweep, beta, x, y, n_show),
+                      "latent_limits": limits},
         _draw,
         figsize=(7.5, 4),
         title="beta-VAE: price of a nat of rate (models trained once, looked up)",
