@@ -167,7 +167,8 @@ def _latent_limits(sweep, x, pad=0.05):
         codes = np.concatenate([r.model.encode(x)[0][:, :2].numpy() for r in sweep])
     low, high = codes.min(axis=0), codes.max(axis=0)
     margin = pad * (high - low)
-    return [(float(lo - m), float(hi + m)) for lo, hi, m in zip(low, high, margin, strict=True)]
+    return [(float(lo - m), float(hi + m))
+            for lo, hi, m in zip(low, high, margin, strict=True)]
 
 
 def beta_vae_explorer(
