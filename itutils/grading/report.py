@@ -8,6 +8,7 @@ code spans and fenced blocks in Markdown, spreadsheet-safe fields in the CSV.
 
 from __future__ import annotations
 
+import re
 import statistics
 
 from itutils.grading.quoting import csv_line, md_block, md_code, one_line
@@ -266,6 +267,25 @@ def fallback_feedback(student: str, rows: list, problem: str) -> str:
 # Written answers
 
 
+def demote_headings(markdown: str) -> str:
+    r"""The instructor's Markdown with its headings turned into bold lines.
+
+    A question copied from the solution notebook starts with its part heading
+    (``## Part B (core, 1 point): ...``); left as a heading it would sit at the
+    level of the page's own questions and students. Fenced code is untouched.
+
+    >>> demote_headings("## Part B: why?\n\nSay why.")
+    '**Part B: why?**\n\nSay why.'
+    """
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        heading = None if fenced else re.match(r"^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
+        out.append(f"**{heading.group(1)}**" if heading and heading.group(1) else line)
+    return "\n".join(out)
+
+
 def manual_markdown(questions: list, answers: list, rows: list) -> str:
     """manual_answers.md: per question, its text, rubric and model answer,
     then every student's answer, quoted literally.
@@ -308,7 +328,7 @@ def manual_markdown(questions: list, answers: list, rows: list) -> str:
             ("Rubric", "rubric"),
             ("Model answer", "model_answer"),
         ):
-            text = (q.get(key) or "").strip()
+            text = demote_headings((q.get(key) or "").strip())
             lines += [
                 f"**{title}**",
                 "",

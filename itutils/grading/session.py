@@ -164,6 +164,8 @@ class Session:
             self._start()
         except OSError as exc:
             self._cleanup_fds()
+            if self.scratch:
+                _remove_tree(self.scratch)
             return RunResult(
                 "ended", f"the sandbox could not be started ({exc})", sandboxed=False
             )
@@ -589,6 +591,10 @@ def _reap(namespace: str | None, uid: int | None, wait: float = 5.0) -> list:
 
 def _remove_tree(path: str) -> None:
     """Remove a scratch folder even where the run took write permission away."""
+    try:
+        os.chmod(path, 0o700, follow_symlinks=False)
+    except (OSError, NotImplementedError):
+        pass
     for root, dirs, _files in os.walk(path):
         for d in dirs:
             try:

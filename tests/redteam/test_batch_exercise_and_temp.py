@@ -160,7 +160,8 @@ def test_no_temporary_folder_is_left_by_an_ordinary_user():
                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
             )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert sorted((base / "tmp").iterdir()) == []
+        left = sorted((base / "tmp").iterdir())
+        assert left == [], (left, done.stderr)
         rows = read_rows(base / "out")
         assert {(r["student"], r["notebook"]) for r in rows} == {
             ("alice", TINY),
