@@ -25,6 +25,7 @@ answer and compared by the grader's own code.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
@@ -128,22 +129,38 @@ def _trampoline(nfree: int, hook) -> types.CodeType:
     return inner.replace(co_consts=consts)
 
 
-class _Traced:
-    """Stands in for a callable that is not a Python function (a ufunc...)."""
+def _traced(target, name: str, note):
+    """A stand-in for a callable that is not a Python function (a ufunc...).
 
-    def __init__(self, target, name: str, tracer: Tracer):
-        object.__setattr__(self, "_itgrade", (target, name, tracer))
+    What it wraps lives only in the closure of its class's methods (no
+    instance ``__dict__``, no attribute that holds it), and ``note`` is the
+    tracer's bound method taken now, so rebinding ``Tracer.note`` later
+    changes nothing.
+    """
 
-    def __call__(self, *args, **kwargs):
-        target, name, tracer = object.__getattribute__(self, "_itgrade")
-        tracer.note(name, sys._getframe(1))
-        return target(*args, **kwargs)
+    class Traced:
+        __slots__ = ()
 
-    def __getattr__(self, attr):
-        return getattr(object.__getattribute__(self, "_itgrade")[0], attr)
+        def __call__(self, *args, **kwargs):
+            note(name, sys._getframe(1))
+            return target(*args, **kwargs)
 
-    def __repr__(self):
-        return repr(object.__getattribute__(self, "_itgrade")[0])
+        def __getattr__(self, attr):
+            value = getattr(target, attr)
+            # A bound method of the target (``np.add.reduce``) would hand its
+            # receiver back through ``__self__``: wrap it in a plain function.
+            if getattr(value, "__self__", None) is target:
+                return functools.partial(_call, value)
+            return value
+
+        def __repr__(self):
+            return repr(target)
+
+    return Traced()
+
+
+def _call(method, *args, **kwargs):
+    return method(*args, **kwargs)
 
 
 class Tracer:
@@ -173,8 +190,16 @@ class Tracer:
         self.seen: list = []
         self._done: set = set()
 
-    def note(self, name: str, caller) -> None:
-        if caller is not None and caller.f_code.co_filename.startswith(self.library):
+    def _note(self, name: str, caller) -> None:
+        # A call from the course library is its own business only when that
+        # library function names the reference in its own code (``train_vae``
+        # calling ``gaussian_kl``); a library function that merely calls what
+        # it is handed (``self_check(..., f)``) launders nothing.
+        if (
+            caller is not None
+            and caller.f_code.co_filename.startswith(self.library)
+            and name.rsplit(".", 1)[-1] in caller.f_code.co_names
+        ):
             return
         if name not in self.seen:
             self.seen.append(name)
@@ -214,7 +239,7 @@ class Tracer:
                     self._patch_function(func, name)
             return
         if callable(target):
-            stand_in = _Traced(target, name, self)
+            stand_in = _traced(target, name, self._note)
             for module in list(sys.modules.values()):
                 space = getattr(module, "__dict__", None)
                 if type(space) is not dict:
@@ -234,8 +259,10 @@ class Tracer:
         original.__kwdefaults__ = func.__kwdefaults__
         tracer = self
 
+        note = tracer._note
+
         def hook(args, kwargs):
-            tracer.note(name, sys._getframe(2))
+            note(name, sys._getframe(2))
             return original(*args, **kwargs)
 
         func.__code__ = _trampoline(len(func.__code__.co_freevars), hook)
@@ -313,7 +340,7 @@ class _Absent:
 
     def find_spec(self, fullname, path, target=None):
         if fullname in self.tracer.absent:
-            self.tracer.note(fullname, None)
+            self.tracer._note(fullname, None)
         return None
 
 

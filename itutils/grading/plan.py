@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from itutils.grading.notebook import Notebook
+from itutils.grading.parsing import parse
 from itutils.grading.references import References
 from itutils.grading.result import RunResult
 from itutils.grading.spec import TRUSTED_MODULES, ExerciseSpec
@@ -37,7 +38,7 @@ def assigned_names(source: str) -> frozenset:
     from itutils.grading.child import _MAGIC
 
     try:
-        tree = ast.parse(_MAGIC.sub(r"\1pass", source))
+        tree = parse(_MAGIC.sub(r"\1pass", source))
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return frozenset()
     names = set()

@@ -36,6 +36,8 @@ import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from itutils.grading.parsing import parse
+
 __all__ = [
     "References",
     "CellScan",
@@ -104,6 +106,13 @@ TAMPER_NAMES = (
     "os.sendfile",
     "os.splice",
     "socket.fromfd",
+    # The harness itself: its tracer, its pipes, its protocol (the check API
+    # the sheets use, ``itutils.grading.self_check`` and friends, stays open).
+    "itutils.grading.child",
+    "itutils.grading.protocol",
+    "itutils.grading.plain",
+    "itutils.grading.untrusted",
+    "__main__",
 )
 #: Paths that lead to the harness's pipes (``/proc/self/fd/4``...).
 _TAMPER_PATHS = ("/proc/", "/dev/fd", "/dev/stdin")
@@ -130,8 +139,18 @@ TAMPER_ATTRS = frozenset(
         "_getframe",
         "get_referrers",
         "get_referents",
+        # Attribute tables and bound receivers: where a stand-in or a patched
+        # function keeps what it wraps (``vars(obj)[computed key]``).
+        "__dict__",
+        "vars",
+        "__self__",
+        "__getattribute__",
+        "attrgetter",
+        "getattr_static",
+        "_itgrade",
     }
 )
+_ATTRIBUTE_BUILTINS = frozenset({"getattr", "setattr", "delattr"})
 _DYNAMIC = frozenset({"exec", "eval", "compile", "__import__", "breakpoint"})
 
 
@@ -161,7 +180,7 @@ def _module_of_file(path: Path) -> set:
     """
     found = set()
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        tree = parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return found
     nested = "grading" not in path.relative_to(_root()).parts
@@ -211,7 +230,7 @@ def locked_imports(spec) -> tuple[set, set]:
     modules, names = set(), set()
     for source in spec.locked.values():
         try:
-            tree = ast.parse(_strip_magics(source))
+            tree = parse(_strip_magics(source))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
@@ -493,7 +512,25 @@ class _Scanner:
 
     def uses(self, tree) -> tuple[list, list]:
         names, tampering = set(), set()
+        # ``getattr`` called with a literal name is plain attribute access;
+        # passed around as a value (``reduce(getattr, names, obj)``, ``g =
+        # getattr``) it computes names the scan cannot see.
+        literal_calls = {
+            id(node.func)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _ATTRIBUTE_BUILTINS
+            and len(node.args) >= 2
+            and _literal(node.args[1]) is not None
+        }
         for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Name)
+                and node.id in _ATTRIBUTE_BUILTINS
+                and id(node) not in literal_calls
+            ):
+                tampering.add(f"{node.id} (computed attribute names)")
             candidates = []
             if isinstance(node, ast.Import):
                 candidates = [a.name for a in node.names]
@@ -547,15 +584,10 @@ class _Scanner:
         ):
             return {"importlib.import_module() with a computed name"}
         if name == "getattr" and len(call.args) >= 2 and not _literal(call.args[1]):
-            base = self.dotted(call.args[0])
-            if base is not None and base.split(".")[0] in sys.stdlib_module_names | {
-                "itutils",
-                "scipy",
-                "numpy",
-                "torch",
-                "sklearn",
-            }:
-                return {f"getattr({base}, <computed name>)"}
+            # Any object: a computed attribute name is how a stand-in's or a
+            # patched function's insides are reached without naming them.
+            base = self.dotted(call.args[0]) or "<object>"
+            return {f"getattr({base}, <computed name>)"}
         return set()
 
 
@@ -570,7 +602,7 @@ def scan_cells(cells: list, refs: References) -> list:
     for source, student in cells:
         scan = CellScan()
         try:
-            tree = ast.parse(_strip_magics(source))
+            tree = parse(_strip_magics(source))
         except (SyntaxError, ValueError) as exc:
             scan.unparsed = f"{type(exc).__name__}"
             out.append(scan)

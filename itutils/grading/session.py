@@ -518,10 +518,14 @@ class Session:
             else:
                 # A cell computes for its own part, and for every part whose
                 # checks read a name it binds (wherever the learner put it).
-                parts = [
+                # Its own part always: a function part's answer may be made
+                # (or cached) while its cell runs, not only during the checks.
+                parts = [step.part] if step.part else []
+                parts += [
                     part
                     for part, wanted in reads.items()
-                    if part == step.part or "*" in step.assigns or wanted & step.assigns
+                    if part != step.part
+                    and ("*" in step.assigns or wanted & step.assigns)
                 ]
             for part in parts:
                 for name in names:

@@ -38,6 +38,10 @@ class MergeError(ValueError):
     """Shard folders that cannot be merged; the message says why and what to do."""
 
 
+#: More slices than a class could fill: a merge needs every slice's folder.
+MAX_SHARDS = 10_000
+
+
 def parse_shard(text: str) -> tuple:
     """``"K/N"`` as ``(K, N)`` with 1 <= K <= N.
 
@@ -51,7 +55,13 @@ def parse_shard(text: str) -> tuple:
         raise ValueError(
             f"--shard {text!r}: write K/N, e.g. 2/3 for the second of three slices"
         )
+    if len(match[1]) > 6 or len(match[2]) > 6:
+        raise ValueError(f"--shard {text}: at most {MAX_SHARDS} slices")
     k, n = int(match[1]), int(match[2])
+    if n > MAX_SHARDS:
+        raise ValueError(
+            f"--shard {text}: at most {MAX_SHARDS} slices (a merge needs every one)"
+        )
     if not 1 <= k <= n:
         raise ValueError(f"--shard {text}: K must be between 1 and N (1 <= K <= {n})")
     return k, n

@@ -32,6 +32,7 @@ import nbformat
 import numpy as np
 
 from itutils.grading import checks
+from itutils.grading.parsing import compile_ast, parse
 from itutils.grading.plain import to_plain
 
 __all__ = [
@@ -83,7 +84,7 @@ class Check:
         that calls the learner's function grades what that call does.
         """
         try:
-            tree = ast.parse(self.actual, mode="eval")
+            tree = parse(self.actual, mode="eval")
         except SyntaxError:
             return False
         return not any(isinstance(n, ast.Call) for n in ast.walk(tree))
@@ -148,7 +149,7 @@ def _import(stmt, ns: dict, where: str) -> None:
                 f"{where}: bind imports to names starting with '_' "
                 f"(got {bound!r}) so they never shadow a student's name"
             )
-    exec(compile(ast.Module([stmt], []), where, "exec"), ns)
+    exec(compile_ast(ast.Module([stmt], []), where, "exec"), ns)
 
 
 def _bind(call: ast.Call, names: list, where: str) -> dict:
@@ -170,7 +171,7 @@ def _parse_check(call: ast.Call, ns: dict, where: str) -> Check:
 
     def value(node):
         try:
-            return eval(compile(ast.Expression(node), where, "eval"), ns)
+            return eval(compile_ast(ast.Expression(node), where, "eval"), ns)
         except Exception as exc:
             raise SpecError(
                 f"{where}: cannot compute {ast.unparse(node)!r} from references "
@@ -225,7 +226,7 @@ def _parse_check(call: ast.Call, ns: dict, where: str) -> Check:
 def parse_test_cell(source: str, ns: dict, where: str) -> list:
     """Parse one graded test cell; return its checks (see module docstring)."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError as exc:
         raise SpecError(f"{where}: {exc}") from exc
     found = []
@@ -240,7 +241,7 @@ def parse_test_cell(source: str, ns: dict, where: str) -> list:
             ]
             if not all(isinstance(n, ast.Name) and n.id.startswith("_") for n in names):
                 raise SpecError(f"{where}: assign only to names starting with '_'")
-            exec(compile(ast.Module([stmt], []), where, "exec"), ns)
+            exec(compile_ast(ast.Module([stmt], []), where, "exec"), ns)
         elif (
             isinstance(stmt, ast.Expr)
             and isinstance(stmt.value, ast.Call)
@@ -283,7 +284,7 @@ def split_rubric(text: str) -> tuple[str, str]:
 def _forbidden_names(source: str, ns: dict, where: str) -> tuple:
     """The ``_forbidden`` names a test cell assigns (validated), or ()."""
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except SyntaxError:
         return ()
     assigned = any(

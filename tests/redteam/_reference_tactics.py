@@ -106,30 +106,65 @@ CHEATS_01 = {
     ),
     "computed_name_scipy": (  # invisible to the static scan: traced when called
         {
-            "entropy_bits": "import scipy.stats as _ss\n"
-            "_f = vars(_ss)['entr' + 'opy']\n" + OWN.format(body="_f(p, base=2)")
+            "entropy_bits": "import pkgutil\n"
+            "_f = pkgutil.resolve_name('scipy.stats:' + 'entr' + 'opy')\n"
+            + OWN.format(body="_f(p, base=2)")
         },
         "entropy_bits_tests",
         "scipy.stats.entropy",
     ),
     "hidden_ufunc": (  # a numpy ufunc, reached by a computed name
         {
-            "entropy_bits": "import scipy.special as _sp\n_E = vars(_sp)['en' + 'tr']\n"
+            "entropy_bits": "import pkgutil\n"
+            "_E = pkgutil.resolve_name('scipy.special:' + 'en' + 'tr')\n"
             + OWN.format(body="_E(p).sum() / np.log(2)")
+        },
+        "entropy_bits_tests",
+        "scipy.special.entr",
+    ),
+    "launder_through_library": (  # the nearest Python frame is self_check's
+        {
+            "entropy_bits": "import pkgutil, functools, io, contextlib\n"
+            "_E = pkgutil.resolve_name('scipy.special:' + 'en' + 'tr')\n"
+            "def _lib_call(f, x):\n"
+            "    box = []\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        self_check('', functools.partial(box.extend, map(f, [x])))\n"
+            "    return box[0]\n"
+            + OWN.format(body="_lib_call(_E, p).sum() / np.log(2)")
         },
         "entropy_bits_tests",
         "scipy.special.entr",
     ),
     "value_from_scipy": (
         {
-            "die_and_coin": "import scipy.stats as _ss\n"
-            "_g = vars(_ss)['entr' + 'opy']\n"
+            "die_and_coin": "import pkgutil\n"
+            "_g = pkgutil.resolve_name('scipy.stats:' + 'entr' + 'opy')\n"
             "h_die = _g(np.full(6, 1 / 6), base=2)\n"
             "h_coin = _g([0.8, 0.2], base=2)\n"
         },
         "die_and_coin_tests",
         "scipy.stats.entropy",
     ),
+}
+
+# Reaching into the harness (found by a red team): the whole submission is
+# not graded, whatever its answers.
+TAMPER_01 = {
+    "rebind_tracer": {
+        "entropy_bits": "from itutils.grading import child as _c\n"
+        "_c.Tracer.note = lambda *a, **k: None\n"
+        "_c.Tracer._note = lambda *a, **k: None\n"
+        "from scipy import stats as _s\n"
+        "_ent = vars(_s)['entr' + 'opy']\n"
+        + OWN.format(body="_ent(p, base=2)")
+    },
+    "unwrap_stand_in": {
+        "entropy_bits": "import functools\nfrom scipy import special as _sp\n"
+        "_e = functools.reduce(getattr, ['en' + 'tr'], _sp)\n"
+        "_e = functools.reduce(getattr, ['__class__', '__call__', '__closure__'], _e)\n"
+        + OWN.format(body="_e(p).sum() / np.log(2)")
+    },
 }
 
 SELF_TEST = """
@@ -156,8 +191,8 @@ CHEATS_04 = {
     ),
     "vae_computed": (
         {
-            "gaussian_kl_rate": "import itutils.vae as _v\n"
-            "_k = vars(_v)['gaussian' + '_kl']\n"
+            "gaussian_kl_rate": "import pkgutil\n"
+            "_k = pkgutil.resolve_name('itutils.vae:' + 'gaussian' + '_kl')\n"
             + RATE_OWN.format(body="_k(torch.tensor(mu), torch.tensor(logvar)).numpy()")
         },
         "rate_tests",
@@ -177,6 +212,8 @@ def students() -> dict:
     """``ref_<name>`` -> (sheet, bytes)."""
     out = {}
     for name, (changes, _part, _ref) in CHEATS_01.items():
+        out[f"ref_{name}"] = ("01_entropy", _solution(changes=changes))
+    for name, changes in TAMPER_01.items():
         out[f"ref_{name}"] = ("01_entropy", _solution(changes=changes))
     out["ref_honest"] = ("01_entropy", _solution())
     out["ref_self_test_cell"] = ("01_entropy", _solution(extra=SELF_TEST))

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 from _hostile_class import results
-from _reference_tactics import CHEATS_01, CHEATS_04
+from _reference_tactics import CHEATS_01, CHEATS_04, TAMPER_01
 from _sandbox_helpers import require_sandbox
 
 CHEATS = {**CHEATS_01, **CHEATS_04}
@@ -35,7 +35,22 @@ def test_reference_answers_score_zero(graded, name):
     _changes, part, reference = CHEATS[name]
     row = graded["students"][f"ref_{name}"]["parts"][part]
     assert (row["points"], row["status"]) == (0, "fail"), row
-    assert f"uses the reference implementation {reference}" in row["reason"], row
+    # Named as the function, or as its module when the sheet forbids the
+    # whole module and the answer reaches the function through it.
+    named = (reference, reference.rsplit(".", 1)[0] + ":")
+    assert any(f"uses the reference implementation {n}" in row["reason"]
+               for n in named), row
+
+
+@pytest.mark.parametrize("name", sorted(TAMPER_01))
+def test_reaching_into_the_harness_voids_the_automatic_parts(graded, name):
+    result = graded["students"][f"ref_{name}"]
+    assert result["tampering"], result
+    for part, row in result["parts"].items():
+        if row["status"] == "manual":
+            continue
+        assert (row["points"], row["status"]) == (0, "error"), (part, row)
+        assert row["reason"].startswith("not graded: the notebook uses"), row
 
 
 def test_other_parts_of_a_cheater_are_graded_normally(graded):
