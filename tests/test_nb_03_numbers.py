@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import torch
 from _notebook_text import agree, compared_text, grab
+from scipy.optimize import brentq
 from scipy.spatial import cKDTree
 from scipy.special import digamma, logsumexp
 from scipy.stats import entropy as scipy_entropy
@@ -32,7 +33,11 @@ from sklearn.decomposition import PCA
 from sklearn.feature_selection import mutual_info_classif
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score
-from sklearn.model_selection import cross_val_score, train_test_split
+from sklearn.model_selection import (
+    StratifiedKFold,
+    cross_val_score,
+    train_test_split,
+)
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -206,10 +211,22 @@ def test_correlation_misses_what_mi_sees(text, cells):
     agree(grab(text, rf"y = x\^2 \+ noise: {NUM}"), pearsonr(x, y)[0])
     agree(grab(text, rf"KSG MI\(x; y\) += {NUM} nats"), ksg_tree(x, y))
     agree(grab(text, rf"KSG MI\(x; shuffled y\) = {NUM} nats"), ksg_tree(x, y_shuffled))
-    # "would wander by about ±0.09 (one standard deviation)": for N = 1000,
-    # sd(r) ~ sqrt(Var(XY) / N) / sd(Y) with Var(XY) = E[X^6] + 0.01 = 15.01.
+    # "would wander by about ±0.07 (one standard deviation)" for an ordinary
+    # sample of 1000. Delta method: r ~ mean(X (Y - 1)) / sd(Y), so
+    # sd(r) ~ sqrt(E[X^2 (X^2 - 1 + 0.1 Z)^2] / N) / sd(Y)
+    # = sqrt((15 - 6 + 1 + 0.01) / 1000) / sqrt(2.01) = 0.0706.
     wander = re.search(rf"wander by about ± ?{NUM}", prose(cells, "033f1bd1")).group(1)
-    agree(wander, math.sqrt(15.01 / 1000) / math.sqrt(2.01))
+    theory = math.sqrt(10.01 / 1000) / math.sqrt(2.01)
+    agree(wander, theory)
+    # ... and by simulation: 2000 ordinary (not symmetrised) samples of 1000.
+    sim = np.random.default_rng(123)
+    xs = sim.standard_normal((2000, 1000))
+    ys = xs**2 + 0.1 * sim.standard_normal((2000, 1000))
+    xc, yc = xs - xs.mean(1, keepdims=True), ys - ys.mean(1, keepdims=True)
+    r_sim = (xc * yc).sum(1) / np.sqrt((xc**2).sum(1) * (yc**2).sum(1))
+    sd_sim = r_sim.std(ddof=1)
+    assert abs(sd_sim - theory) < 0.004  # sd of an sd from 2000 draws: ~0.0011
+    agree(wander, sd_sim, slack=0.002)
 
 
 # --- 3. conditional MI, chain rule, DPI ----------------------------------------------
@@ -301,9 +318,31 @@ def null_mi_nats(x, y, shuffles, rng):
 
 
 def test_bias_in_ml_example(cells):
-    words = prose(cells, "de4610b8")
+    words = prose(cells, "b1a5e0c1")
     value = re.search(rf"49·9/\(2·1000 ln 2\) = {NUM} bits", words).group(1)
-    agree(value, 49 * 9 / (2 * 1000 * LN2))
+    first_order = 49 * 9 / (2 * 1000 * LN2)
+    agree(value, first_order)
+    out = stdout(cells, "b1a5e0c2")
+    agree(grab(out, rf"49·9/\(2·1000 ln 2\) = {NUM} bits"), first_order)
+    mean, se = grab(out, rf"simulated plug-in MI = {NUM} ± {NUM} bits")
+    # The same draws, scored by scikit-learn's plug-in MI (nats -> bits).
+    rng = np.random.default_rng(5)
+    mis = []
+    for _ in range(200):
+        x = rng.integers(0, 50, size=1000)
+        mis.append(mutual_info_score(x, rng.integers(0, 10, size=1000)) / LN2)
+    mis = np.array(mis)
+    agree(mean, mis.mean())
+    agree(se, mis.std(ddof=1) / math.sqrt(200))
+    # An independent run (other seeds) agrees within a few standard errors.
+    other = np.random.default_rng(2025)
+    more = [mutual_info_score(other.integers(0, 50, 1000), other.integers(0, 10, 1000))
+            / LN2 for _ in range(200)]
+    assert abs(np.mean(more) - mis.mean()) < 5 * math.hypot(
+        np.std(more, ddof=1) / math.sqrt(200), mis.std(ddof=1) / math.sqrt(200))
+    # "The simulated bias is larger than the formula's", by more than noise.
+    assert mis.mean() - first_order > 10 * mis.std(ddof=1) / math.sqrt(200)
+    assert "1000 samples spread over 500 cells, 2 per cell" in prose(cells, "b1a5e0c3")
 
 
 def test_random_umbrella(text):
@@ -377,6 +416,12 @@ def test_bias_table(text, bias_table):
 
 def test_bias_sentences(cells, bias_table):
     words = prose(cells, "81175e4f")
+    # "The analytic formula is the first-order bias of any table with all cells
+    # positive, dependent or not, which is why it tracks this dependent table's
+    # excess once N >> 36": within 0.002 bits from N = 500 on.
+    assert "first-order bias of any table with all cells positive" in words
+    assert all(abs(row[2] - row[3]) < 0.002 for row in bias_table if row[0] >= 500)
+    assert "What does need independence is the chi^2" in words.replace("\\chi", "chi")
     truth = math.log2(6) - (0.5 + 5 * 0.1 * math.log2(10))
     table = {n: row for n, *row in bias_table}
     assert "almost three times the true MI" in words
@@ -434,23 +479,39 @@ def test_ksg_by_hand(cells):
 
 
 RHOS = [0.0, 0.3, 0.6, 0.9, 0.95]
+SIZES = (50, 200, 1000)
+N_SETS = 200
+
+
+def ksg_data(rho, n):
+    """The notebook's data sets: one SeedSequence child per (rho, N), spawned."""
+    settings = [(r, m) for r in RHOS for m in SIZES]
+    stream = np.random.SeedSequence(2024).spawn(len(settings))[
+        settings.index((rho, n))]
+    return [gaussian_pair(rho, n, seed) for seed in stream.spawn(N_SETS)]
 
 
 @pytest.fixture(scope="module")
 def ksg_runs():
     runs = {}
     for rho in RHOS:
-        for n in (50, 200, 1000):
-            data = [gaussian_pair(rho, n, seed) for seed in range(60)]
+        for n in SIZES:
+            data = ksg_data(rho, n)
             for variant in (1, 2) if n == 1000 else (1,):
                 runs[rho, n, variant] = np.array(
                     [ksg_tree(x, y, variant=variant) for x, y in data])
     return runs
 
 
+def test_ksg_streams_are_independent():
+    # No two (rho, N) settings share a draw: the first x of every setting differ.
+    firsts = [ksg_data(r, n)[0][0][0] for r in RHOS for n in SIZES]
+    assert len(set(firsts)) == len(firsts)
+
+
 def test_ksg_table(cells, ksg_runs):
     out = stdout(cells, "e1fc1da9")
-    assert "N = 1000, 60 data sets, nats" in out
+    assert "N = 1000, 200 data sets, nats" in out
     rows = re.findall(rf"^ *{NUM} +{NUM} +{NUM} ± {NUM} +{NUM} ± {NUM}$", out, re.M)
     assert [float(r[0]) for r in rows] == RHOS
     for rho, truth, m1, s1, m2, s2 in rows:
@@ -462,70 +523,101 @@ def test_ksg_table(cells, ksg_runs):
             agree(s, v.std(ddof=1))
 
 
+def bias_se(values, rho):
+    error = values - truth_nats(rho)
+    return error.mean(), error.std(ddof=1) / math.sqrt(len(values))
+
+
 @pytest.fixture(scope="module")
 def ksg_bias(cells, ksg_runs):
     out = stdout(cells, "a9b8c7d6")
-    assert "(60 data sets)" in out
-    rows = re.findall(rf"^ *{NUM}" + rf" +{SIGNED} ± {NUM}" * 3 + "$", out, re.M)
+    assert "(200 data sets)" in out
+    rows = re.findall(rf"^ *{NUM}" + rf" +{SIGNED} ± {NUM}([* ])" * 3 + " *$", out,
+                      re.M)
     assert [float(r[0]) for r in rows] == RHOS
     table = {}
     for rho, *cells_ in rows:
         rho = float(rho)
-        for j, n in enumerate((50, 200, 1000)):
-            mean, se = cells_[2 * j], cells_[2 * j + 1]
-            error = ksg_runs[rho, n, 1] - truth_nats(rho)
-            agree(mean, error.mean())
-            agree(se, error.std(ddof=1) / math.sqrt(60))
-            table[rho, n] = (error.mean(), error.std(ddof=1) / math.sqrt(60))
+        for j, n in enumerate(SIZES):
+            mean, se, flag = cells_[3 * j: 3 * j + 3]
+            m, s = bias_se(ksg_runs[rho, n, 1], rho)
+            agree(mean, m)
+            agree(se, s)
+            assert (flag == "*") == (abs(m) > 2 * s)
+            table[rho, n] = (m, s)
     return table
 
 
 def test_ksg_bias_sentences(cells, ksg_runs, ksg_bias):
     words = prose(cells, "b94d631b")
-    # "At N = 1000 both variants overestimate at every rho > 0 shown, by +a to +b"
-    low, high = re.search(rf"overestimate at every rho > 0 shown, by {SIGNED} to "
-                          rf"{SIGNED} nats", words).groups()
-    biases = [ksg_runs[r, 1000, v].mean() - truth_nats(r)
-              for r in RHOS if r > 0 for v in (1, 2)]
-    assert min(biases) > 0
-    agree(low, min(biases))
-    agree(high, max(biases))
-    by_rho = [ksg_bias[r, 1000][0] for r in RHOS if r > 0]
-    assert by_rho == sorted(by_rho)  # "more for larger rho"
-    m, se = re.search(rf"at rho = 0.9: {SIGNED} ± {NUM} nats", words).groups()
+    # "At N = 1000 both variants overestimate strong dependence: at rho >= 0.6 by
+    # +a to +b nats, more for larger rho ..., each more than two standard errors
+    # from 0, while at rho <= 0.3 the bias is within noise of 0."
+    low, high = re.search(rf"overestimate strong dependence: at rho >= 0.6 by "
+                          rf"{SIGNED} to {SIGNED} nats", words).groups()
+    strong = [bias_se(ksg_runs[r, 1000, v], r) for r in RHOS if r >= 0.6
+              for v in (1, 2)]
+    assert all(m > 2 * s for m, s in strong)
+    agree(low, min(m for m, _ in strong))
+    agree(high, max(m for m, _ in strong))
+    for v in (1, 2):  # "more for larger rho"
+        by_rho = [bias_se(ksg_runs[r, 1000, v], r)[0] for r in RHOS if r >= 0.6]
+        assert by_rho == sorted(by_rho)
+    assert "each more than two standard errors from 0" in words
+    assert "at rho <= 0.3 the bias is within noise of 0" in words
+    for r in (0.0, 0.3):
+        for v in (1, 2):
+            m, s = bias_se(ksg_runs[r, 1000, v], r)
+            assert abs(m) <= 2 * s
+    m, se = re.search(rf"variant 1 at rho = 0.9: {SIGNED} ± {NUM} nats", words).groups()
     agree(m, ksg_bias[0.9, 1000][0])
     agree(se, ksg_bias[0.9, 1000][1])
     sd_low, sd_high = re.search(rf"sd {NUM} to {NUM} nats", words).groups()
-    sds = [ksg_runs[r, 1000, v].std(ddof=1) for r in RHOS if r > 0 for v in (1, 2)]
+    sds = [ksg_runs[r, 1000, v].std(ddof=1) for r in RHOS for v in (1, 2)]
     agree(sd_low, min(sds))
     agree(sd_high, max(sds))
-    mean0, se0 = ksg_bias[0.0, 1000]
-    assert abs(mean0) < se0  # "within one standard error of 0"
-    lo200, hi200 = re.search(rf"N = 200 it is positive at every rho \({SIGNED} to "
-                             rf"{SIGNED}\)", words).groups()
-    at200 = [ksg_bias[r, 200][0] for r in RHOS]
-    assert min(at200) > 0
-    agree(lo200, min(at200))
-    agree(hi200, max(at200))
-    assert all(ksg_bias[r, 50][0] < 0 for r in RHOS if r > 0)
-    at50 = {r: ksg_bias[r, 50][0] for r in RHOS}
-    assert min(at50, key=at50.get) == 0.95  # "most under strong dependence"
+    # "at N = 50 KSG underestimates strong dependence (a ± b nats at rho = 0.9,
+    # c ± d at rho = 0.95) and is within noise at rho <= 0.6"
     (m9, s9), (m95, s95) = re.findall(rf"{SIGNED} ± {NUM} (?:nats )?at rho = 0.95?",
                                       words)
     for (m, se), rho in (((m9, s9), 0.9), ((m95, s95), 0.95)):
         agree(m, ksg_bias[rho, 50][0])
         agree(se, ksg_bias[rho, 50][1])
+        assert ksg_bias[rho, 50][0] < -2 * ksg_bias[rho, 50][1]
+    assert "and is within noise at rho <= 0.6" in words
+    assert all(abs(ksg_bias[r, 50][0]) <= 2 * ksg_bias[r, 50][1]
+               for r in RHOS if r <= 0.6)
+    # "at N = 200 only rho = 0.95 stands out (+e ± f nats)"
+    m, se = re.search(rf"N = 200 only rho = 0.95 stands out \({SIGNED} ± {NUM} nats",
+                      words).groups()
+    agree(m, ksg_bias[0.95, 200][0])
+    agree(se, ksg_bias[0.95, 200][1])
+    beyond = [r for r in RHOS if abs(ksg_bias[r, 200][0]) > 2 * ksg_bias[r, 200][1]]
+    assert beyond == [0.95]
+
+
+def test_ksg_summary(cells, ksg_bias):
+    words = prose(cells, "0c86f452")
+    assert "over 200 data sets per setting its bias is within noise for weak" in words
+    m50 = re.search(rf"strong dependence at N = 50 \({SIGNED} nats at rho = 0.95\)",
+                    words).group(1)
+    agree(m50, ksg_bias[0.95, 50][0])
+    m1000 = re.search(rf"slightly positive \({SIGNED} nats\) for strong dependence "
+                      rf"at N = 1000", words).group(1)
+    agree(m1000, ksg_bias[0.9, 1000][0])
+    for r in (0.0, 0.3):
+        assert all(abs(ksg_bias[r, n][0]) <= 2 * ksg_bias[r, n][1] for n in SIZES)
 
 
 def test_clipping_bug(cells, ksg_runs):
     out = stdout(cells, "f0e1d2c3")
     at_zero = ksg_runs[0.0, 1000, 1]
-    assert int(grab(out, r"N = 1000: (\d+) of 60 estimates are below 0")) == np.sum(
+    assert int(grab(out, r"N = 1000: (\d+) of 200 estimates are below 0")) == np.sum(
         at_zero < 0)
     agree(grab(out, rf"mean of the estimates: +{SIGNED} nats"), at_zero.mean())
     clipped = grab(out, rf"clipping them at 0: {SIGNED} nats")
     agree(clipped, np.maximum(at_zero, 0).mean())
-    assert float(clipped) > at_zero.mean() + 2 * at_zero.std(ddof=1) / math.sqrt(60)
+    assert float(clipped) > at_zero.mean() + 2 * at_zero.std(ddof=1) / math.sqrt(200)
 
 
 def test_continuous_labels_bug(cells):
@@ -606,43 +698,102 @@ def test_feature_selection(text, cells, classification):
     agree(vb, sk[int(b)])
 
 
-def test_cross_validation(text, cells, classification):
+@pytest.fixture(scope="module")
+def cross_validation(classification):
+    """Selection inside each training fold, redone with scikit-learn and the
+    reference mRMR; the leaky variant selects on all rows first."""
     X, y = classification
-    rows = re.findall(r"^(.+?) 5-fold CV accuracy = (\d\.\d+) \(sd over folds "
-                      r"(\d\.\d+)\)$", text, flags=re.M)
+    model = LogisticRegression(max_iter=1000)
+    folds = list(StratifiedKFold(5).split(X, y))  # cross_val_score's cv=5
+    inside = {"MI ranking": [], "mRMR": []}
+    fold_noise = []
+    for train, test in folds:
+        sk = mutual_info_classif(X[train], y[train], random_state=0)
+        top = np.argsort(-sk, kind="stable")[:5]
+        mrmr = mrmr_reference(X[train], y[train], 5)
+        fold_noise.append(sum(c >= 10 for c in mrmr))
+        for name, cols in (("MI ranking", top), ("mRMR", mrmr)):
+            fitted = LogisticRegression(max_iter=1000).fit(X[train][:, cols], y[train])
+            inside[name].append(fitted.score(X[test][:, cols], y[test]))
     sk = mutual_info_classif(X, y, random_state=0)
-    ranked = sorted(np.argsort(-sk, kind="stable")[:5].tolist())
-    columns = {"MI ranking": ranked, "mutual_info_classif": ranked,
-               "mRMR": sorted(mrmr_reference(X, y, 5)),
-               "columns 0-4 (the truth)": list(range(5)),
-               "all 20 features": list(range(20))}
-    assert {name.strip() for name, _, _ in rows} == set(columns)
-    means, sds = [], []
-    for name, mean, sd in rows:
-        folds = cross_val_score(LogisticRegression(max_iter=1000),
-                                X[:, columns[name.strip()]], y, cv=5)
-        agree(mean, folds.mean())
-        agree(sd, folds.std(ddof=1))
-        means.append(folds.mean())
-        sds.append(folds.std(ddof=1))
+    leaky_cols = {"MI ranking": np.argsort(-sk, kind="stable")[:5],
+                  "mRMR": mrmr_reference(X, y, 5)}
+    leaky = {name: cross_val_score(model, X[:, c], y, cv=5)
+             for name, c in leaky_cols.items()}
+    fixed = {name: cross_val_score(model, X[:, c], y, cv=5) for name, c in
+             (("columns 0-4 (the truth)", list(range(5))),
+              ("all 20 features", list(range(20))))}
+    return ({k: np.array(v) for k, v in inside.items()}, leaky, fixed, fold_noise,
+            leaky_cols["mRMR"])
+
+
+def test_cross_validation(cells, cross_validation):
+    inside, leaky, fixed, fold_noise, _ = cross_validation
+    out = stdout(cells, "c84d5b4c")
+    rows = re.findall(rf"^(MI ranking|mRMR) +{NUM} \({NUM}\) +{NUM} \({NUM}\)$",
+                      out, re.M)
+    assert [r[0] for r in rows] == ["MI ranking", "mRMR"]
+    for name, m_in, s_in, m_leak, s_leak in rows:
+        agree(m_in, inside[name].mean())
+        agree(s_in, inside[name].std(ddof=1))
+        agree(m_leak, leaky[name].mean())
+        agree(s_leak, leaky[name].std(ddof=1))
+    rows = re.findall(rf"^(columns 0-4 \(the truth\)|all 20 features) +{NUM} "
+                      rf"\({NUM}\)$", out, re.M)
+    assert [r[0] for r in rows] == list(fixed)
+    for name, m, sd in rows:
+        agree(m, fixed[name].mean())
+        agree(sd, fixed[name].std(ddof=1))
+    picks = grab(out, r"in each training fold: \[([\d, ]+)\]")
+    assert [int(v) for v in picks.split(", ")] == fold_noise
+
+
+def test_selection_sentences(cells, cross_validation):
+    inside, leaky, fixed, fold_noise, _ = cross_validation
     words = prose(cells, "24b0fe57")
+    assert "2 noise columns in every training fold, and 1 or 2 on each of 5" in words
+    assert set(fold_noise) == {2}
+    words = prose(cells, "24b0fe58")
     lo, hi, sd_lo, sd_hi = re.search(
-        rf"span {NUM} to {NUM}, about one standard error of a 5-fold mean \(the sd "
-        rf"over folds, {NUM} to {NUM}", words).groups()
+        rf"span {NUM} to {NUM}, well within one standard error of a 5-fold mean "
+        rf"\(the sd over folds, {NUM} to {NUM}", words).groups()
+    scores = [*inside.values(), *fixed.values()]
+    means = [f.mean() for f in scores]
+    sds = [f.std(ddof=1) for f in scores]
     agree(lo, min(means))
     agree(hi, max(means))
-    agree(sd_lo, min(sds), slack=1e-3)
-    agree(sd_hi, max(sds), slack=1e-3)
-    span = max(means) - min(means)
-    se = np.array(sds) / math.sqrt(5)
-    assert 0.5 * se.min() <= span <= se.max()
+    agree(sd_lo, min(sds))
+    agree(sd_hi, max(sds))
+    assert max(means) - min(means) < min(sds) / math.sqrt(5)
+    m_from, m_to, r_from, r_to = re.search(
+        rf"mRMR's score from {NUM} to {NUM} and MI ranking's from {NUM} to {NUM}",
+        words).groups()
+    agree(m_from, inside["mRMR"].mean())
+    agree(m_to, leaky["mRMR"].mean())
+    agree(r_from, inside["MI ranking"].mean())
+    agree(r_to, leaky["MI ranking"].mean())
+    # "small next to the fold spread"
+    for name in inside:
+        assert leaky[name].mean() - inside[name].mean() < inside[name].std(ddof=1)
+
+
+def test_mrmr_noise_over_data_seeds(cells):
+    out = stdout(cells, "c84d5b4d")
+    picks = grab(out, r"data seeds 0-4: \[([\d, ]+)\]")
+    reference = []
+    for seed in range(5):
+        X, y = make_classification(n_samples=1000, n_features=20, n_informative=5,
+                                   n_redundant=5, shuffle=False, random_state=seed)
+        reference.append(sum(c >= 10 for c in mrmr_reference(X, y, 5)))
+    assert [int(v) for v in picks.split(", ")] == reference
+    assert set(reference) <= {1, 2}  # "1 or 2 on each of 5 data seeds"
 
 
 @pytest.fixture(scope="module")
 def digits_results():
     """The learned-features experiment, redone with scikit-learn only."""
     x, y = load_digits(return_X_y=True)
-    results = {}
+    results, empty = {}, {}
     with threadpool_limits(1):
         for split in range(5):
             x_tr, x_te, y_tr, y_te = train_test_split(
@@ -658,6 +809,8 @@ def digits_results():
                     np.bincount(y_tr[km.labels_ == c], minlength=10).argmax()
                     for c in range(k)])
                 shown[f"T = {k} k-means clusters"] = (t, False)
+                occupied = len(set(zip(y_te.tolist(), t.tolist(), strict=True)))
+                empty.setdefault(k, []).append(10 * k - occupied)
                 shown[f"majority label of the {k}"] = (vote[t], True)
             for name, (v, is_prediction) in shown.items():
                 est = mutual_info_score(y_te, v) / LN2
@@ -665,11 +818,11 @@ def digits_results():
                         / (2 * len(y_te)) / LN2)
                 acc = np.mean(v == y_te) if is_prediction else np.nan
                 results.setdefault(name, []).append((est, bias, acc))
-    return {k: np.array(v) for k, v in results.items()}, y_te
+    return {k: np.array(v) for k, v in results.items()}, y_te, empty
 
 
 def test_learned_features_table(cells, digits_results):
-    results, y_te = digits_results
+    results, y_te, _ = digits_results
     out = stdout(cells, "a0b9c8d7")
     agree(grab(out, rf"H\(Y\) of the test labels = {NUM} bits"),
           h2(np.bincount(y_te) / len(y_te)))
@@ -695,7 +848,7 @@ def test_learned_features_table(cells, digits_results):
 
 
 def test_learned_features_sentences(cells, digits_results):
-    results, _ = digits_results
+    results, _, empty = digits_results
     words = prose(cells, "f7e6d5c4")
     mean = {k: v[:, 0].mean() for k, v in results.items()}
     corrected = {k: (v[:, 0] - v[:, 1]).mean() for k, v in results.items()}
@@ -721,6 +874,10 @@ def test_learned_features_sentences(cells, digits_results):
     agree(large, results[t40][:, 1].mean())
     e, f = re.search(rf"40 clusters \({NUM}\) falls below that of its own majority "
                      rf"vote \({NUM}\)", words).groups()
+    # "counts all K_Y K_T cells as if each held many samples; in the 10x40 table
+    # most cells are empty": more than half of the 400, on every split.
+    assert "in the 10x40 table most of the 400 cells are empty" in words
+    assert min(empty[40]) > 200
     agree(e, corrected[t40])
     agree(f, corrected[v40])
     assert corrected[t40] < corrected[v40]
@@ -999,4 +1156,46 @@ def test_cells_carry_slides_tags_and_short_lines(cells):
 def test_every_printed_number_is_checked(text):
     # A guard against new prints slipping in untested.
     found = re.findall(r"(?<![\w.])-?\d+\.\d+", text)
-    assert len(found) == 408, len(found)
+    assert len(found) == 425, len(found)
+
+
+def test_fano(cells, digits_results):
+    results, y_te, _ = digits_results
+    x, y = load_digits(return_X_y=True)
+    counts = {tuple(np.bincount(train_test_split(x, y, test_size=0.5, stratify=y,
+                                                 random_state=s)[3]))
+              for s in range(5)}
+    assert len(counts) == 1  # "the same on every stratified split"
+    h_y = h2(np.bincount(y_te) / len(y_te))
+
+    def rhs(p):  # H_b(P_e) + P_e log2(K - 1), K = 10
+        return h2([p, 1 - p]) + p * math.log2(9)
+
+    out = stdout(cells, "f7e6d5c6")
+    found = {}
+    rows = re.findall(rf"^(.+?)  +{NUM}  +{NUM}  +{NUM}  +{NUM}$", out, re.M)
+    assert [r[0].strip() for r in rows] == [
+        "pixels -> logistic regression", "majority label of the 10",
+        "majority label of the 40"]
+    for name, h_cond, p_e, bound, smallest in rows:
+        r = results[name.strip()]
+        h_conds, p_es = h_y - r[:, 0], 1 - r[:, 2]
+        agree(h_cond, h_conds.mean())
+        agree(p_e, p_es.mean())
+        agree(bound, np.mean([rhs(p) for p in p_es]), slack=1e-4)  # grid interp
+        assert all(h <= rhs(p) for h, p in zip(h_conds, p_es, strict=True))
+        least = [brentq(lambda p, h=h: rhs(p) - h, 1e-12, 0.9) for h in h_conds]
+        agree(smallest, np.mean(least), slack=2e-5)  # grid step 1e-5
+        found[name.strip()] = (np.mean(least), p_es.mean())
+    assert "Fano holds on every split for all three: True" in out
+    words = prose(cells, "f7e6d5c7")
+    a, b, c, d = re.search(rf"error of at least {NUM} against an actual {NUM}\) and "
+                           rf"loose for the cluster votes \(at least {NUM} against "
+                           rf"{NUM} with 10 clusters", words).groups()
+    pixels, votes = found["pixels -> logistic regression"], found[
+        "majority label of the 10"]
+    agree(a, pixels[0])
+    agree(b, pixels[1])
+    agree(c, votes[0])
+    agree(d, votes[1])
+    assert pixels[0] / pixels[1] > 0.6 > votes[0] / votes[1]  # close vs loose
