@@ -106,12 +106,10 @@ def temperature_view(temperature: float, logits=DEFAULT_LOGITS) -> dict:
 TRUE_COLOR, CURVE_COLOR, OPTIMUM_COLOR = OKABE_ITO[2], OKABE_ITO[3], OKABE_ITO[4]
 
 
-#: Largest K the explorer offers. The loss axes keep one scale for every
-#: setting, so that one setting can be compared with the next: room for the
-#: largest minimum, ln K of the uniform target. The class axis is fixed for
-#: K <= MIN_CLASS_AXIS (no empty slots at the default K = 10) and ends at K above.
+#: Largest K the explorer offers. The axes keep one scale for every setting,
+#: so that one setting can be compared with the next: room for this many
+#: classes, and for the largest minimum, ln K of the uniform target.
 MAX_CLASSES = 20
-MIN_CLASS_AXIS = 10
 LOSS_YMAX = 1.25 * np.log(MAX_CLASSES)
 
 
@@ -119,7 +117,7 @@ def _draw_smoothing(fig, shown, eps, variant, n_classes):
     ax_t, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.0, 1.7)})
     k = np.arange(n_classes)
     ax_t.bar(k, shown["target"], color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
-    ax_t.set_xlim(-0.7, max(n_classes, MIN_CLASS_AXIS) - 0.3)
+    ax_t.set_xlim(-0.7, MAX_CLASSES - 0.3)
     ax_t.set_ylim(0, 1.05)
     ax_t.set_xlabel("class (0 is true)")
     ax_t.set_ylabel("target probability")
