@@ -26,6 +26,7 @@ from _notebook_text import NOTEBOOKS, agree, compared_text, grab
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp, softmax
 from scipy.stats import entropy as scipy_entropy
+from scipy.stats import ttest_rel
 from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import train_test_split
@@ -498,12 +499,15 @@ def test_paired_accuracy_and_overconfidence(text, experiment):
     rows = grab(
         text,
         r"accuracy\(eps = ([\d.]+)\) - accuracy\(eps = 0\), paired by seed: " + PM
-        + r"; higher in (\d), equal in (\d), lower in (\d) of 5 seeds",
+        + r"; higher in (\d), equal in (\d), lower in (\d) of 5 seeds; paired t = "
+        + NUM,
         count=2,
     )
-    for eps, mean, sd, higher, equal, lower in rows:
+    for eps, mean, sd, higher, equal, lower, t_paired in rows:
         diff = values(experiment, float(eps), "accuracy") - base
         agree_pm((mean, sd), diff)
+        agree(t_paired, ttest_rel(values(experiment, float(eps), "accuracy"),
+                                  base).statistic)
         assert (int(higher), int(equal), int(lower)) == (
             np.sum(diff > 0), np.sum(diff == 0), np.sum(diff < 0))
     counts = grab(text, r"eps = ([\d.]+): confidence above accuracy in (\d) of 5",
@@ -623,7 +627,10 @@ def test_experiment_conclusions(nb, experiment, floors):
         f"$q'_y = {caps[0.1]:.2f}$", f"or ${caps[0.2]:.2f}$",
         f"confidence, {conf[0.1]:.3f} and {conf[0.2]:.3f}, stays below",
         f"(${fmt(diffs[0.1], '+')}$ and ${fmt(diffs[0.2], '+')}$, paired by seed; "
-        f"higher in 4 of {n} seeds each)",
+        f"higher in 4 of {n} seeds each; paired $t \\approx "
+        f"{ttest_rel(values(experiment, 0.1, 'accuracy'), base).statistic:.1f}$ and "
+        f"${ttest_rel(values(experiment, 0.2, 'accuracy'), base).statistic:.1f}$",
+        "with 5 seeds)",
         "accuracy of 0.98",
         f"ECE of {np.mean(values(experiment, 0.1, 'ece')):.3f} and "
         f"{np.mean(values(experiment, 0.2, 'ece')):.3f}",
@@ -696,3 +703,57 @@ def test_summary_quotes_the_tested_numbers(nb, experiment):
         f"about {perplexity:.2f} of the 10 classes",
         "exercises/05_loss_functions.ipynb",
     )
+
+
+# --- proper scores and the ECE's binning ----------------------------------------
+
+
+def equal_mass_ece(probs, y, n_bins=N_BINS):
+    """ECE over n_bins runs of equally many predictions, in stable confidence order."""
+    conf, right = probs.max(1), probs.argmax(1) == y
+    order = sorted(range(len(y)), key=lambda i: conf[i])  # stable, like the notebook
+    assert len(y) % n_bins == 0
+    size = len(y) // n_bins
+    total = 0.0
+    for b in range(n_bins):
+        idx = order[b * size: (b + 1) * size]
+        total += size / len(y) * abs(right[idx].mean() - conf[idx].mean())
+    return total
+
+
+def test_proper_scores_and_binning(nb, text, experiment):
+    y = np.concatenate([run["y"] for run in experiment[0.0]])
+    models = {f"eps = {eps}": np.concatenate(
+        [softmax(run["test"], axis=1) for run in experiment[eps]]) for eps in EPS}
+    probs_0 = models["eps = 0.0"]
+    accuracy = accuracy_score(y, probs_0.argmax(1))
+    constant = np.full_like(probs_0, (1 - accuracy) / 9)
+    constant[np.arange(len(y)), probs_0.argmax(1)] = accuracy
+    models["eps = 0.0, constant"] = constant
+    assert grab(text, r"test predictions of all 5 seeds pooled \(([\d,]+) per model")
+    rows = grab(text, r"(?m)^ (eps = [\d.]+(?:, constant)?) +\| " + NUM + r" \| "
+                + NUM + r" \| " + NUM + r" +\| " + NUM + r" \| " + NUM + "$", count=4)
+    derived = {}
+    for name, e10, e15, mass, nll_, brier in rows:
+        probs = models[name]
+        derived[name] = [
+            bin_mask_ece(probs, y, 10), bin_mask_ece(probs, y, 15),
+            equal_mass_ece(probs, y),
+            log_loss(y, probs, labels=list(range(10))),
+            float(np.mean(np.sum((probs - np.eye(10)[y]) ** 2, axis=1))),
+        ]
+        printed_row = (e10, e15, mass, nll_, brier)
+        for printed, value in zip(printed_row, derived[name], strict=True):
+            agree(printed, value, slack=2e-6)
+    d0, dc = derived["eps = 0.0"], derived["eps = 0.0, constant"]
+    assert dc[0] < 5e-5 and dc[1] < 5e-5  # calibrated by construction
+    assert dc[3] > d0[3] and dc[4] > d0[4]  # yet both proper scores call it worse
+    says(
+        nb, "e1a0c5d4",
+        f"ECE is {d0[0]:.4f} with 10 or 15", f"and {d0[2]:.4f} with 15 equal-mass",
+        f"of {dc[0]:.4f} with equal-width bins",
+        f"its NLL, {dc[3]:.4f} against {d0[3]:.4f} nats",
+        f"Brier score, {dc[4]:.4f} against {d0[4]:.4f},",
+        f"its ECE becomes {dc[2]:.4f}.",
+    )
+    assert f"{d0[0]:.4f}" == f"{d0[1]:.4f}"  # "with 10 or 15"
