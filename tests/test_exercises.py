@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import nbformat
@@ -250,3 +251,82 @@ def test_code_lines_fit_88_characters(name):
         if cell.cell_type == "code":
             for line in cell.source.splitlines():
                 assert len(line) <= 88, f"{_meta(cell).get('grade_id')}: {line}"
+
+
+_NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+")
+#: Self-evident constants a sheet may state anywhere (in the text, as a bound).
+_COMMON = {0.5, 0.25, 0.125, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0, 2.0}
+
+
+def _by_part(nb):
+    """(part letter or None before Part A, cell) for every cell, in order."""
+    part = None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("## Part "):
+            part = cell.source[len("## Part ")]
+        yield part, cell
+
+
+def _numbers(text: str):
+    """(value, decimals) of every decimal number with at least 3 decimals."""
+    for match in _NUMBER.finditer(text):
+        decimals = len(match.group().split(".")[1])
+        if decimals >= 3:
+            yield float(match.group()), decimals
+
+
+def _stream(cell) -> str:
+    return "".join(
+        o.get("text", "")
+        for o in cell.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
+
+
+def _answers(solution) -> dict:
+    """Per part, the numbers its cells print when the model solution runs."""
+    answers = defaultdict(set)
+    for part, cell in _by_part(solution):
+        if part and cell.cell_type == "code":
+            for value, decimals in _numbers(_stream(cell)):
+                if round(value, decimals) not in _COMMON:
+                    answers[part].add((value, decimals))
+    return answers
+
+
+def _same(value: float, decimals: int, answer: float, answer_decimals: int) -> bool:
+    shared = min(decimals, answer_decimals)
+    return round(value, shared) == round(answer, shared)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_part_reveals_another_parts_answer(name):
+    """No visible cell, and no self-check output, shows another part's answer.
+
+    A part's answers are the numbers its cells print in the executed model
+    solution (to 3 or more decimals). What a learner sees of part Y (every
+    cell of the exercise, and what Y's locked cells print when run) must not
+    contain any of them for X != Y, to the precision either is written in.
+    """
+    solution = _solutions(name)
+    exercise = nbformat.read(EXERCISES / f"{name}.ipynb", as_version=4)
+    answers = _answers(solution)
+    shown = defaultdict(list)
+    for part, cell in _by_part(exercise):
+        shown[part].append(("exercise cell", cell.source))
+    for part, cell in _by_part(solution):
+        meta = _meta(cell)
+        if cell.cell_type == "code" and meta.get("locked") and not meta.get("grade"):
+            shown[part].append(("printed by a locked cell", _stream(cell)))
+    leaks = []
+    for part, texts in shown.items():
+        for where, text in texts:
+            for value, decimals in _numbers(text):
+                for other, numbers in answers.items():
+                    if other == part:
+                        continue
+                    for answer, answer_decimals in numbers:
+                        if _same(value, decimals, answer, answer_decimals):
+                            leaks.append(f"Part {part} ({where}) shows {value}, "
+                                         f"an answer of Part {other} ({answer})")
+    assert not leaks, "\n".join(sorted(set(leaks)))

@@ -10,9 +10,10 @@ variant:
 - the listed parts score 0 and every other automatically graded part keeps
   full marks (so a check neither misses the mistake nor punishes the wrong
   part);
-- when the replaced cell is an "implement this function" cell, the part's
-  visible self-check prints ``[not yet]``, with the hint named in ``HINTS``
-  when there is one (so a learner is warned before handing in).
+- when the replaced cell is an "implement this function" cell, or the
+  variant names a hint in ``HINTS``, the part's visible self-check prints
+  ``[not yet]``, with that hint when there is one (so a learner is warned
+  before handing in).
 
 Each set also lists in ``FORBIDDEN`` correct answers that call a reference
 implementation their part forbids (``_forbidden`` in the hidden tests). They
@@ -209,7 +210,9 @@ def _solution_source(sheet: str, gid: str) -> str:
 
 
 IMPLEMENT_VARIANTS = [
-    v for v in VARIANTS if _defines_function(_solution_source(v[0], v[2]))
+    v for v in VARIANTS
+    if _defines_function(_solution_source(v[0], v[2]))
+    or v[3] in getattr(SETS[v[0]], "HINTS", {})
 ]
 IMPLEMENT_IDS = [f"{v[0][:2]}-{v[2]}-{v[3]}" for v in IMPLEMENT_VARIANTS]
 

@@ -30,6 +30,7 @@ __all__ = [
     "vae_test_terms",
     "vae_bound_below",
     "vae_reports",
+    "amortisation_gap",
     "calibration_rows",
 ]
 
@@ -497,6 +498,76 @@ def vae_reports(value, atol: float = 0.3):
                 f"{name}: you report {float(number):.4g} nats, the grader measures "
                 f"{truth:.4g} nats for this model"
             )
+    return None
+
+
+def amortisation_gap(value, min_gap: float = 0.02, atol: float = 0.3,
+                     gap_atol: float = 0.1, n_samples: int = 200, seed: int = 2):
+    """``[weights, mu, logvar, {"encoder", "per_image", "gap"}]``: a real gap.
+
+    ``mu`` and ``logvar`` (shape ``(n, 2)``) are per-image Gaussians fitted
+    to the first ``n`` test images with the decoder of ``weights`` fixed. The
+    grader recomputes, in numpy and on the same ``n_samples`` draws for both,
+    the mean ELBO of those images under the encoder's ``q(z|x)`` and under the
+    fitted Gaussians. The reported ELBOs must agree within ``atol`` nats, the
+    reported gap (per-image minus encoder) within ``gap_atol``, and the fitted
+    Gaussians must beat the encoder by at least ``min_gap`` nats.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> weights = [rng.normal(0, 0.3, shape) for shape in VAE_SHAPES]
+    >>> mu, logvar = np.zeros((5, 2)), np.zeros((5, 2))  # the prior, not fitted
+    >>> print(amortisation_gap([weights, mu, logvar,
+    ...                         {"encoder": 0.0, "per_image": 0.0, "gap": 0.0}])[:38])
+    encoder: you report 0 nats, the grader
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != 4:
+        return "expected [weights, mu, logvar, {name: number}]"
+    weights, problem = _vae_weights(value[0])
+    if problem:
+        return problem
+    mu_fit, logvar_fit = _as_float(value[1]), _as_float(value[2])
+    if mu_fit is None or logvar_fit is None or mu_fit.ndim != 2 or (
+        mu_fit.shape != logvar_fit.shape or mu_fit.shape[1] != 2
+        or not 1 <= len(mu_fit) <= len(_test_images())
+    ):
+        return (f"expected mu and logvar of shape (n, 2), got {describe(value[1], 60)} "
+                f"and {describe(value[2], 60)}")
+    if not (np.all(np.isfinite(mu_fit)) and np.all(np.isfinite(logvar_fit))):
+        return "the fitted mu or logvar is not finite"
+    reported = value[3]
+    names = {"encoder", "per_image", "gap"}
+    if not isinstance(reported, dict) or set(reported) != names:
+        return f'expected {{"encoder", "per_image", "gap"}}, got {describe(reported)}'
+    for name, number in reported.items():
+        if is_number(number):
+            return f"{name}: expected a number, got {describe(number)}"
+    w1, b1, w2, b2, w3, b3, w4, b4 = (np.asarray(w, dtype=np.float64) for w in weights)
+    x = _test_images()[: len(mu_fit)]
+    mu_enc, logvar_enc = np.split(np.tanh(x @ w1.T + b1) @ w2.T + b2, 2, axis=1)
+    eps = np.random.default_rng(seed).standard_normal((n_samples, *mu_fit.shape))
+
+    def elbo(mu, logvar):
+        z = mu + np.exp(0.5 * logvar) * eps
+        logits = np.tanh(z @ w3.T + b3) @ w4.T + b4
+        nll = np.sum(np.logaddexp(0.0, logits) - x * logits, axis=-1).mean(axis=0)
+        rate = 0.5 * np.sum(mu**2 + np.exp(logvar) - logvar - 1.0, axis=1)
+        return float(np.mean(-(nll + rate)))
+
+    encoder, per_image = elbo(mu_enc, logvar_enc), elbo(mu_fit, logvar_fit)
+    truth = {"encoder": (encoder, atol), "per_image": (per_image, atol),
+             "gap": (per_image - encoder, gap_atol)}
+    for name, (value_true, tol) in truth.items():
+        if abs(float(reported[name]) - value_true) > tol:
+            return (f"{name}: you report {float(reported[name]):.4g} nats, the grader "
+                    f"measures {value_true:.4g} nats for this model and these "
+                    "Gaussians")
+    if per_image - encoder < min_gap:
+        return (f"the fitted Gaussians beat the encoder's q by only "
+                f"{per_image - encoder:.3f} nats (the grader's measurement); fitting "
+                f"each image's ELBO from the encoder's start should gain at least "
+                f"{min_gap} nats")
     return None
 
 

@@ -82,6 +82,56 @@ def huffman_code(p):
     return [format(i, f"0{width}b") for i in range(len(p))]
 '''
 
+HALF_BIT_ABOVE = '''
+def p_for_bits(target):
+    from scipy.optimize import brentq
+
+    return brentq(lambda p: entropy_bits([p, 1 - p]) - target, 0.5, 1 - 1e-12)
+'''
+
+HALF_BIT_TYPED = '''
+def p_for_bits(target):
+    return 0.11002786443835955  # the well-known value, typed in
+'''
+
+HALF_BIT_COARSE = '''
+def p_for_bits(target):
+    low, high = 1e-12, 0.5
+    while high - low > 1e-6:
+        mid = (low + high) / 2
+        if entropy_bits([mid, 1 - mid]) < target:
+            low = mid
+        else:
+            high = mid
+    return (low + high) / 2
+'''
+
+_BLOCKS = '''
+import itertools
+
+
+def block_rates(p1, n_max):
+    rates = []
+    for n in range(1, n_max + 1):
+        ones = np.array([sum(b) for b in itertools.product([0, 1], repeat=n)])
+        p_blocks = {p1} ** ones * (1 - {p1}) ** (n - ones)
+        lengths = [len(w) for w in huffman_code(p_blocks)]
+        rates.append(float(np.dot(p_blocks, lengths)){divide})
+    return rates
+'''
+BLOCKS_NOT_DIVIDED = _BLOCKS.format(p1="p1", divide="")
+BLOCKS_FIXED_SOURCE = _BLOCKS.format(p1="0.1", divide=" / n")
+
+BLOCKS_ENTROPY = '''
+def block_rates(p1, n_max):
+    return [-(p1 * np.log2(p1) + (1 - p1) * np.log2(1 - p1))] * n_max
+'''
+
+BLOCKS_TYPED = '''
+def block_rates(p1, n_max):
+    return [1.0, 0.645, 0.53265, 0.49255, 0.48022, 0.470205, 0.47432, 0.47579]
+'''
+
 WRONG = [
     ("entropy_bits", "entropy in nats", ENTROPY_NATS,
      ["entropy_bits_tests", "die_and_coin_tests", "half_bit_tests"]),
@@ -95,11 +145,9 @@ WRONG = [
     ("die_and_coin", "die as log2 of the number of faces over 6",
      "h_die = np.log2(6) / 6\nh_coin = entropy_bits([0.8, 0.2])\n",
      ["die_and_coin_tests"]),
-    ("half_bit", "the root above 1/2",
-     "from scipy.optimize import brentq\n"
-     "p_half_bit = brentq(lambda p: entropy_bits([p, 1 - p]) - 0.5, 0.5, 1 - 1e-12)\n",
-     ["half_bit_tests"]),
-    ("half_bit", "typed to three decimals", "p_half_bit = 0.110\n", ["half_bit_tests"]),
+    ("half_bit", "the root above 1/2", HALF_BIT_ABOVE, ["half_bit_tests"]),
+    ("half_bit", "typed the number", HALF_BIT_TYPED, ["half_bit_tests"]),
+    ("half_bit", "bisection stopped at 1e-6", HALF_BIT_COARSE, ["half_bit_tests"]),
     ("conditional_entropy_bits", "swapped axis (H(Y|X))", COND_SWAPPED,
      ["conditional_entropy_tests"]),
     ("conditional_entropy_bits", "weights P(x|y) instead of P(x,y)", COND_WEIGHTS,
@@ -110,19 +158,12 @@ WRONG = [
      ["huffman_tests", "block_coding_tests"]),
     ("huffman_code", "fixed-length code", HUFFMAN_FIXED,
      ["huffman_tests", "block_coding_tests"]),
-    ("block_coding", "forgot to divide by n",
-     "import itertools\n"
-     "h_source = -(0.1 * np.log2(0.1) + 0.9 * np.log2(0.9))\n"
-     "bits_per_source_bit = []\n"
-     "for n in range(1, 9):\n"
-     "    ones = np.array([sum(b) for b in itertools.product([0, 1], repeat=n)])\n"
-     "    p_blocks = 0.1 ** ones * 0.9 ** (n - ones)\n"
-     "    lengths = [len(w) for w in huffman_code(p_blocks)]\n"
-     "    bits_per_source_bit.append(float(np.dot(p_blocks, lengths)))\n",
+    ("block_coding", "forgot to divide by n", BLOCKS_NOT_DIVIDED,
      ["block_coding_tests"]),
-    ("block_coding", "the entropy typed in place of the measurement",
-     "h_source = -(0.1 * np.log2(0.1) + 0.9 * np.log2(0.9))\n"
-     "bits_per_source_bit = [h_source] * 8\n",
+    ("block_coding", "the entropy typed in place of the measurement", BLOCKS_ENTROPY,
+     ["block_coding_tests"]),
+    ("block_coding", "typed the eight numbers", BLOCKS_TYPED, ["block_coding_tests"]),
+    ("block_coding", "P(1) = 0.1 hard-coded", BLOCKS_FIXED_SOURCE,
      ["block_coding_tests"]),
 ]
 
@@ -134,6 +175,9 @@ HINTS = {
     "an empty column gives nan": "empty column",
     "codewords handed out by rank": "symbol i",
     "fixed-length code": "fixed-length",
+    "the root above 1/2": "above 1/2",
+    "the entropy typed in place of the measurement": "one bit at a time",
+    "P(1) = 0.1 hard-coded": "P(1) = 1/2",
 }
 
 # Correct answers that call a reference implementation the part forbids.

@@ -71,33 +71,49 @@ def kl_on_grid(log_a, log_b, dx):
         return float(np.sum(a * np.log(a / b)) * dx)
 '''
 
-FITS_TEMPLATE = Template('''
+FIT_TEMPLATE = Template('''
 from scipy.optimize import minimize
 
 
-def forward_kl(theta):
-    return kl_on_grid($forward, dx)
+def fit_gaussian(log_target, direction, m0):
+    def divergence(theta):
+        log_q_theta = log_q(theta[0], np.exp(theta[1]))
+        if direction == "forward":
+            return kl_on_grid($forward, dx)
+        return kl_on_grid($reverse, dx)
 
-
-def reverse_kl(theta):
-    return kl_on_grid($reverse, dx)
-
-
-options = {"xatol": 1e-8, "fatol": 1e-12, "maxiter": 5000}
-fit = minimize(forward_kl, [0.0, 0.0], method="Nelder-Mead", options=options)
-forward_fit = [float(fit.x[0]), float(np.exp(fit.x[1]))]
-fits = sorted(
-    (minimize(reverse_kl, [m0, 0.0], method="Nelder-Mead", options=options)
-     for m0 in (-3.0, 3.0)),
-    key=lambda result: result.fun,
-)
-reverse_fit, reverse_local = ([float(r.x[0]), float(np.exp(r.x[1]))] for r in fits)
-kl_at_fits = [float(fit.fun), float(fits[0].fun)]
+    options = {"xatol": 1e-8, "fatol": 1e-12, "maxiter": 5000}
+    fit = minimize(divergence, [m0, 0.0], method="Nelder-Mead", options=options)
+    return [float(fit.x[0]), float(np.exp(fit.x[1]))]
 ''')
-P_THEN_Q = "log_p, log_q(theta[0], np.exp(theta[1]))"
-Q_THEN_P = "log_q(theta[0], np.exp(theta[1])), log_p"
-FITS = FITS_TEMPLATE.substitute(forward=P_THEN_Q, reverse=Q_THEN_P)
-FITS_EXCHANGED = FITS_TEMPLATE.substitute(forward=Q_THEN_P, reverse=P_THEN_Q)
+P_THEN_Q = "log_target, log_q_theta"
+Q_THEN_P = "log_q_theta, log_target"
+FIT_EXCHANGED = FIT_TEMPLATE.substitute(forward=Q_THEN_P, reverse=P_THEN_Q)
+FIT_FORWARD_SWAPPED = FIT_TEMPLATE.substitute(forward=Q_THEN_P, reverse=Q_THEN_P)
+
+FIT_TYPED = '''
+def fit_gaussian(log_target, direction, m0):
+    # the sheet's three fits, typed in whatever the target
+    if direction == "forward":
+        return [-0.8, 1.9621416870348583]
+    return [-1.9894, 0.7157] if m0 < 0 else [1.9668, 0.7445]
+'''
+
+FITS_ONE_SIDE = '''
+forward_fit = fit_gaussian(log_p, "forward", 0.0)
+reverse_fit, reverse_local = sorted(
+    (fit_gaussian(log_p, "reverse", m0) for m0 in (3.0, 3.0)),
+    key=lambda fit: kl_on_grid(log_q(*fit), log_p, dx),
+)
+kl_at_fits = [kl_on_grid(log_p, log_q(*forward_fit), dx),
+              kl_on_grid(log_q(*reverse_fit), log_p, dx)]
+'''
+
+BOTH_READINGS = '''
+def both_readings(mu, a):
+    return [kl_gauss(0, 1, mu, {v}), kl_gauss(mu, {v}, 0, 1),
+            kl_gauss(0, 1, mu, {sd}), kl_gauss(mu, {sd}, 0, 1)]
+'''
 
 WRONG = [
     ("kl_bits", "arguments swapped", KL_SWAPPED, ["kl_bits_tests"]),
@@ -108,13 +124,14 @@ WRONG = [
     ("kl_gauss", "the leading 1/2 forgotten", GAUSS_NO_HALF,
      ["kl_gauss_tests", "kl_both_readings_tests"]),
     ("kl_both_readings", "standard deviation reading squared twice",
-     "kl_var_pq, kl_var_qp = kl_gauss(0, 1, 2, 2), kl_gauss(2, 2, 0, 1)\n"
-     "kl_sd_pq, kl_sd_qp = kl_gauss(0, 1, 2, 16), kl_gauss(2, 16, 0, 1)\n",
-     ["kl_both_readings_tests"]),
-    ("kl_both_readings", "directions swapped",
-     "kl_var_pq, kl_var_qp = kl_gauss(2, 2, 0, 1), kl_gauss(0, 1, 2, 2)\n"
-     "kl_sd_pq, kl_sd_qp = kl_gauss(2, 4, 0, 1), kl_gauss(0, 1, 2, 4)\n",
-     ["kl_both_readings_tests"]),
+     BOTH_READINGS.format(v="a", sd="a**4"), ["kl_both_readings_tests"]),
+    ("kl_both_readings", "the two readings exchanged",
+     BOTH_READINGS.format(v="a**2", sd="a"), ["kl_both_readings_tests"]),
+    ("kl_both_readings", "typed the four numbers", '''
+def both_readings(mu, a):
+    return [1.0965735902799727, 2.1534264097200273, 0.8181471805599453,
+            2.8068528194400546]
+''', ["kl_both_readings_tests"]),
     ("kl_monte_carlo", "sampler given the variance", MC_SAMPLER_VAR,
      ["kl_monte_carlo_tests"]),
     ("kl_monte_carlo", "densities given the variance", MC_DENSITY_VAR,
@@ -124,10 +141,11 @@ WRONG = [
     ("kl_on_grid", "spacing dx forgotten", GRID_NO_DX,
      ["kl_on_grid_tests", "kl_fits_tests"]),
     ("kl_on_grid", "log(exp(log b)) underflows", GRID_UNDERFLOW, ["kl_on_grid_tests"]),
-    ("kl_fits", "forward and reverse exchanged", FITS_EXCHANGED, ["kl_fits_tests"]),
-    ("kl_fits", "reverse started from one side only",
-     FITS.replace("for m0 in (-3.0, 3.0)", "for m0 in (3.0, 3.0)"), ["kl_fits_tests"]),
-
+    ("fit_gaussian", "forward and reverse exchanged", FIT_EXCHANGED, ["kl_fits_tests"]),
+    ("fit_gaussian", "forward fit with the arguments of kl_on_grid swapped",
+     FIT_FORWARD_SWAPPED, ["kl_fits_tests"]),
+    ("fit_gaussian", "typed the fits", FIT_TYPED, ["kl_fits_tests"]),
+    ("kl_fits", "reverse started from one side only", FITS_ONE_SIDE, ["kl_fits_tests"]),
 ]
 
 HINTS = {
@@ -140,6 +158,9 @@ HINTS = {
     "densities given the variance": "log_normal_pdf",
     "spacing dx forgotten": "spacing",
     "log(exp(log b)) underflows": "underflow",
+    "the two readings exchanged": "readings are exchanged",
+    "forward fit with the arguments of kl_on_grid swapped": "P is the first argument",
+    "forward and reverse exchanged": "P is the first argument",
 }
 
 # Correct answers that call a reference implementation the part forbids.

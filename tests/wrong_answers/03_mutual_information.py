@@ -40,6 +40,7 @@ def miller_madow_mi_bits(x, y):
 '''
 
 BIAS = '''
+sample_sizes = [25, 50, 100, 200, 400, 800]
 rng = np.random.default_rng(0)
 bias_plugin, bias_miller_madow = [], []
 for n in sample_sizes:
@@ -95,6 +96,10 @@ WRONG = [
      ["bias_experiment_tests"]),
     ("bias_experiment", "theory in nats",
      BIAS.replace("(2 * n * np.log(2))", "(2 * n)"), ["bias_experiment_tests"]),
+    ("bias_experiment", "plug-in mean in nats",
+     BIAS.replace("plugin_mi_bits(x, y) for x, y in samples])))",
+                 "plugin_mi_bits(x, y) for x, y in samples]) * np.log(2)))"),
+     ["bias_experiment_tests"]),
     ("infonce", "normalised over columns",
      INFONCE.replace("max(axis=1, keepdims=True)", "max(axis=0, keepdims=True)")
      .replace("top[:, 0]", "top[0]").replace(".sum(axis=1))", ".sum(axis=0))"),
@@ -115,6 +120,8 @@ WRONG = [
 ]
 
 HINTS = {
+    "theory in nats": "factor 1/ln 2",
+    "plug-in mean in nats": "factor ln 2",
     "mutual information in nats": "nats",
     "marginals on the wrong axes": "wrong axes",
     "correction added with the wrong sign": "wrong sign",

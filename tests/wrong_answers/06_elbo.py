@@ -50,6 +50,38 @@ vae_bounds = {"elbo": float(-(distortion + rate).mean()),
               "iwae_50": float(log_mean_exp(log_w).mean())}
 '''
 
+FIT = '''
+def fit_per_image(model, x, steps=200, lr=0.05, n_samples=8, seed=0):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        mu, logvar = model.encode(x)
+    params = [mu.clone().requires_grad_(True), logvar.clone().requires_grad_(True)]
+    moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
+    for t in range(1, steps + 1):
+        loss = -elbo_given_q(model, x, *params, n_samples).sum()
+        for p, grad in zip(params, torch.autograd.grad(loss, params), strict=True):
+            p.grad = grad
+        adam_step(params, moments, t, lr)
+    return params[0].detach(), params[1].detach()
+'''
+
+FIT_NO_RATE = FIT.replace(
+    "loss = -elbo_given_q(model, x, *params, n_samples).sum()",
+    "z = params[0] + torch.exp(0.5 * params[1]) * torch.randn((n_samples, *mu.shape))\n"
+    "        loss = _nll(x, model.decoder(z)).mean(0).sum()  # the rate left out")
+
+FIT_NOTHING = '''
+def fit_per_image(model, x, steps=200, lr=0.05, n_samples=8, seed=0):
+    with torch.no_grad():
+        return model.encode(x)  # the encoder's q, never optimised
+'''
+
+AMORTISATION_TYPED = '''
+with torch.no_grad():
+    mu_fit, logvar_fit = vae.encode(x_few)
+amortisation = {"encoder": -20.9, "per_image": -20.7, "gap": 0.2}  # typed in
+'''
+
 WRONG = [
     ("log_mean_exp", "the mean of the logs", '''
 def log_mean_exp(log_w):
@@ -85,6 +117,12 @@ def log_mean_exp(log_w):
         '"elbo": float(-(distortion + rate).mean())',
         '"elbo": float((distortion + rate).mean())'),
      ["vae_bounds_tests"]),
+    ("fit_per_image", "the rate left out of the fit", FIT_NO_RATE,
+     ["amortisation_tests"]),
+    ("fit_per_image", "never optimised: the encoder's q returned", FIT_NOTHING,
+     ["amortisation_tests"]),
+    ("amortisation", "typed the numbers, no fit", AMORTISATION_TYPED,
+     ["amortisation_tests"]),
 ]
 
 HINTS = {
