@@ -142,7 +142,7 @@ def test_binary_explorer_monotonic_and_redrawn():
     curve_axis = explorer.figure.axes[0]
     marker = curve_axis.lines[1]
     assert marker.get_xdata()[0] == 1.0
-    assert "h2(1.00) = 0.0000 bits" in curve_axis.get_title()
+    assert "H_b(1.00) = 0.0000 bits" in curve_axis.get_title()
 
 
 # --- joint distribution explorer -----------------------------------------------

@@ -55,7 +55,7 @@ def _probability(x, name: str) -> np.ndarray:
 
 
 def binary_entropy(p, base: float = 2):
-    """Binary entropy ``h2(p) = -p log p - (1-p) log(1-p)`` of a coin, ``P(X=1) = p``.
+    """Binary entropy ``H_b(p) = -p log p - (1-p) log(1-p)`` of a coin, ``P(X=1) = p``.
 
     Parameters
     ----------
@@ -67,7 +67,7 @@ def binary_entropy(p, base: float = 2):
     Returns
     -------
     float or ndarray
-        ``h2(p)``, symmetric about ``p = 1/2`` where it peaks at one bit;
+        ``H_b(p)``, symmetric about ``p = 1/2`` where it peaks at one bit;
         0 at ``p = 0`` and ``p = 1`` (0 log 0 = 0).
 
     Notes
@@ -248,8 +248,8 @@ def _draw_binary(fig, shown: dict, p: float) -> None:
         ax_curve.plot(_CURVE, binary_entropy(_CURVE), color=OKABE_ITO[3])
         ax_curve.plot([p], [shown["entropy"]], "o", color=OKABE_ITO[4], markersize=9)
         ax_curve.set(
-            xlabel="p = P(X=1)", ylabel="h2(p) [bits]", ylim=(0, 1.08), xlim=(0, 1),
-            title=f"h2({p:.2f}) = {shown['entropy']:.4f} bits",
+            xlabel="p = P(X=1)", ylabel="H_b(p) [bits]", ylim=(0, 1.08), xlim=(0, 1),
+            title=f"H_b({p:.2f}) = {shown['entropy']:.4f} bits",
         )
         ax_curve.grid(alpha=0.3)
 
@@ -304,7 +304,7 @@ def binary_entropy_explorer(p: float = 0.2) -> Explorer:
         _draw_binary,
         figsize=(7.5, 3.4),
         readout=lambda s: (
-            f"h2(p) = {s['entropy']:.4f} bits; surprise of X=1: "
+            f"H_b(p) = {s['entropy']:.4f} bits; surprise of X=1: "
             f"{s['surprise_1']:.4f} bits, of X=0: {s['surprise_0']:.4f} bits"
         ),
         title="Binary entropy: the average surprise of a coin",
