@@ -46,8 +46,11 @@ $(DEVSTAMP): $(STAMP) requirements-dev.txt
 lab: $(STAMP)  ## start JupyterLab on the notebooks, from the learner's environment
 	$(BIN)/python -m jupyter lab --notebook-dir=. notebooks/01_entropy.ipynb --port=$(PORT) $(ALLOW_ROOT)
 
+# Two pytest workers (the course's 2-core machines); a file's tests stay in one
+# worker, so a notebook's cells run in order in one kernel.
+TEST_WORKERS ?= 2
 test: $(DEVSTAMP)  ## every test: unit, property, doctests, notebooks, browser
-	$(DEVBIN)/python -m pytest --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=15
+	$(DEVBIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=15
 
 lint: $(DEVSTAMP)
 	$(DEVBIN)/ruff check itutils tests benchmarks tools

@@ -270,8 +270,15 @@ def processes_with(token: str) -> list:
     return found
 
 
-def tree_digest(folder: Path, skip=(".venv", ".git", "__pycache__")) -> str:
-    """A hash of every file's path and bytes under ``folder``."""
+# Not the course's own files: the environments (large: hashing them cost a
+# minute), git's database, and what other tests running at the same time
+# write (caches, artifacts, built pages).
+SKIP_DIGEST = (".venv", ".venv-dev", ".git", "__pycache__", ".hypothesis",
+               "test-artifacts", "_build", "grading-output", ".ipynb_checkpoints")
+
+
+def tree_digest(folder: Path, skip=SKIP_DIGEST) -> str:
+    """A hash of every file's path and bytes under ``folder`` (not ``skip``)."""
     h = hashlib.sha256()
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if d not in skip)
