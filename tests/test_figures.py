@@ -3,10 +3,9 @@
 The checker itself is tested on small figures made to fail each check (and on
 ones that pass), so that a check that cannot fail would show here. Then every
 chapter notebook runs in a fresh kernel with a hook that checks each figure
-it displays, and every explorer is driven to the ends of each control; the
-findings are compared with ``tests/figure_allowlist.txt`` (today's offenders,
-for the second pass to fix): a new finding fails, and so does a listed one
-that is gone. The full report goes to test-artifacts/figures.md.
+it displays, and every explorer is driven to the ends of each control; any
+finding fails (there is no allow-list). The full report goes to
+test-artifacts/figures.md.
 """
 
 from __future__ import annotations
@@ -161,22 +160,10 @@ def test_explorers_are_driven_to_their_ends_and_watched_for_jumps():
 
 
 @pytest.mark.slow
-def test_every_course_figure_is_readable_or_on_the_allow_list():
+def test_every_course_figure_is_readable():
     findings = figure_check.check_course()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "figures.md").write_text(
         "# Figure check\n\n" + (figure_check.report(findings) or "no findings") + "\n")
-    found = {f.key(): f for f in findings}
-    figure_check.write_allowlist(findings, ARTIFACTS / "figure_allowlist.txt")
-    allowed = figure_check.read_allowlist()
-    new = sorted(set(found) - allowed)
-    fixed = sorted(allowed - set(found))
-    message = []
-    if new:
-        message.append("unreadable figures (see test-artifacts/figures.md):\n"
-                       + "\n".join(f"  {k}: {found[k].detail}" for k in new))
-    if fixed:
-        message.append("fixed, delete from tests/figure_allowlist.txt (or copy "
-                       "test-artifacts/figure_allowlist.txt over it):\n"
-                       + "\n".join(f"  {k}" for k in fixed))
-    assert not message, "\n".join(message)
+    assert not findings, "unreadable figures (see test-artifacts/figures.md):\n" + (
+        "\n".join(f"  {f.key()}: {f.detail}" for f in findings))

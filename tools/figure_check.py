@@ -4,7 +4,6 @@ Usage::
 
     python -m tools.figure_check                 # every chapter, every explorer
     python -m tools.figure_check notebooks/04_vae.ipynb
-    python -m tools.figure_check --write-allowlist   # record today's offenders
 
 :func:`check_figure` draws a figure and reads its artists' bounding boxes
 (in display pixels). It reports, each as one :class:`Finding`:
@@ -48,10 +47,8 @@ and drives each control to its ends (and back to its start), checking each
 figure. Explorer factories that no notebook shows and that need no
 arguments are built with their defaults and driven the same way.
 
-``tests/test_figures.py`` runs this over the course and compares the
-findings with ``tests/figure_allowlist.txt``: today's offenders are listed
-there for the second pass to fix, and the test fails on any new finding
-and on any listed one that is gone (so the list only shrinks).
+``tests/test_figures.py`` runs this over the course and fails on any
+finding.
 """
 
 from __future__ import annotations
@@ -85,7 +82,6 @@ from itutils.style import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-ALLOWLIST = ROOT / "tests" / "figure_allowlist.txt"
 
 KINDS = ("small-text", "too-big", "text-overlap", "line-through-text",
          "text-outside",
@@ -780,28 +776,7 @@ def check_course(paths: list[Path] | None = None) -> list[Finding]:
     return findings
 
 
-# --- allow-list and report ----------------------------------------------------
-
-def read_allowlist(path: Path = ALLOWLIST) -> set[str]:
-    if not path.exists():
-        return set()
-    return {line.strip() for line in path.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
-
-
-ALLOWLIST_HEADER = """\
-# Figures that tests/test_figures.py knows to be unreadable today, one
-# "where | kind" per line (python -m tools.figure_check prints the details).
-# Written by `python -m tools.figure_check --write-allowlist`. The second pass
-# fixes each figure and deletes its lines; the test fails on a new finding and
-# on a line whose finding is gone. An empty file is the goal.
-"""
-
-
-def write_allowlist(findings: list[Finding], path: Path = ALLOWLIST) -> None:
-    keys = sorted({f.key() for f in findings})
-    path.write_text(ALLOWLIST_HEADER + "".join(f"{k}\n" for k in keys))
-
+# --- report ---------------------------------------------------------------------
 
 def report(findings: list[Finding]) -> str:
     """Markdown: findings grouped by where they are."""
@@ -818,16 +793,12 @@ def report(findings: list[Finding]) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path)
-    parser.add_argument("--write-allowlist", action="store_true")
     args = parser.parse_args(argv)
     matplotlib.use("Agg")
     findings = check_course(args.notebooks or None)
     print(report(findings) or "no findings")
     print(f"\n{len(findings)} findings in "
           f"{len({f.where for f in findings})} figures/explorers")
-    if args.write_allowlist:
-        write_allowlist(findings)
-        print(f"wrote {ALLOWLIST.relative_to(ROOT)}")
     return 1 if findings else 0
 
 

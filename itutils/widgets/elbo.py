@@ -79,16 +79,20 @@ def kl_mc_view(
     }
 
 
-def _draw_kl(fig, shown, n_samples, xlim=None):
+def _draw_kl(fig, shown, n_samples, xlim=None, ymax=None):
     ax = fig.subplots()
     estimates = shown["estimates"]
-    ax.hist(estimates, bins=30, color=OKABE_ITO[1],
+    # With xlim: the same 30 bins for every S, so bar heights compare.
+    bins = np.linspace(*xlim, 31) if xlim is not None else 30
+    ax.hist(estimates, bins=bins, color=OKABE_ITO[1],
             label=f"{len(estimates)} estimates")
     ax.axvline(shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
                label="closed form")
     ax.axvline(shown["mean_nats"], color="k", ls="--", label="their mean")
     if xlim is not None:  # one scale for every S, so that the narrowing shows
         ax.set_xlim(*xlim)
+    if ymax is not None:
+        ax.set_ylim(0, ymax)
     ax.set_xlabel("estimate of D_KL(q(z|x) || p(z)) (nats)")
     ax.set_ylabel("count")
     ax.set_title(f"S = {n_samples}: spread {shown['std_nats']:.4f} nats")
@@ -107,8 +111,14 @@ def kl_mc_explorer(
     """
     mu, logvar = mu.detach().reshape(-1), logvar.detach().reshape(-1)
     # The x-axis is fixed by the widest histogram (the smallest S).
-    widest = kl_mc_view(mu, logvar, min(KL_SAMPLE_SIZES), n_repeats)["estimates"]
+    views = {s: kl_mc_view(mu, logvar, s, n_repeats)["estimates"]
+             for s in KL_SAMPLE_SIZES}
+    widest = views[min(KL_SAMPLE_SIZES)]
     xlim = (float(widest.min()), float(widest.max()))
+    # ... and the y-axis by the tallest bar of any S (the narrowest histogram).
+    edges = np.linspace(*xlim, 31)
+    ymax = 1.05 * max(np.histogram(np.clip(e, *xlim), edges)[0].max()
+                      for e in views.values())
     slider = widgets.SelectionSlider(
         options=list(KL_SAMPLE_SIZES), value=n_samples, description="samples S",
         continuous_update=False,
@@ -116,7 +126,7 @@ def kl_mc_explorer(
     return Explorer(
         {"n_samples": slider},
         lambda n_samples: kl_mc_view(mu, logvar, n_samples, n_repeats),
-        lambda fig, shown, n_samples: _draw_kl(fig, shown, n_samples, xlim),
+        lambda fig, shown, n_samples: _draw_kl(fig, shown, n_samples, xlim, ymax),
         figsize=(7.5, 3.2),
         title="Monte Carlo KL: mean and spread as the sample grows",
         readout=lambda s: (
@@ -185,8 +195,9 @@ def _draw_iwae(fig, shown, k):
         ax.axhline(shown["log_px_nats"], color="k", ls=":", lw=2,
                    label="log p(x), exact")
         levels.append(shown["log_px_nats"])
+    # A label of fixed length: the legend keeps its place as k changes.
     ax.plot([k], [shown["bound_nats"]], "D", ms=10, color=OKABE_ITO[4],
-            label=f"L_k at k = {k}")
+            label="L_k at the chosen k")
     # Fixed limits and five ticks: the axis does not move with the slider.
     low, high = min(levels), max(levels)
     pad = 0.1 * (high - low) + 1e-3
