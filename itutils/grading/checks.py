@@ -250,6 +250,10 @@ def self_check(description: str, check) -> None:
     ...     raise NotImplementedError
     >>> self_check("my function", lambda: check_close(not_done(), 1.0))
     [not yet]  my function: not answered yet
+    >>> def blank():
+    ...     pass
+    >>> self_check("first of a pair", lambda: check_close(blank()[0], 1.0))
+    [not yet]  first of a pair: not answered yet (got None)
     """
     try:
         check()
@@ -258,6 +262,14 @@ def self_check(description: str, check) -> None:
         return
     except AssertionError as exc:
         print(f"[not yet]  {description}: {exc}")
+        return
+    except TypeError as exc:
+        # A blank answer (``pass``) returns None; a check that indexes or
+        # unpacks it then fails here, which is "not answered", not a crash.
+        if "'NoneType'" in str(exc):
+            print(f"[not yet]  {description}: not answered yet (got None)")
+        else:
+            print(f"[error]    {description}: TypeError: {exc}")
         return
     except Exception as exc:
         print(f"[error]    {description}: {type(exc).__name__}: {exc}")
