@@ -129,6 +129,18 @@ def test_an_unknown_exercise_is_refused_before_grading(tmp_path):
     reason="runs the grader as 'nobody', which needs root and setpriv",
 )
 def test_no_temporary_folder_is_left_by_an_ordinary_user():
+    # The grader runs here as `nobody` from this checkout's environment: a
+    # checkout inside a folder `nobody` cannot enter (a `mktemp -d` clone, one
+    # under /root) cannot be imported by it at all. The sandbox's own runs as
+    # an ordinary user are tested on copies in test_sandbox_isolation.py.
+    readable = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+         sys.executable, "-c", "import itutils.grading"],
+        cwd="/", capture_output=True, timeout=120,
+    )  # fmt: skip
+    if readable.returncode != 0:
+        pytest.skip("`nobody` cannot import itutils from this checkout "
+                    "(it lives in a folder only its owner can enter)")
     base = Path(tempfile.mkdtemp(prefix="itgrade-test-", dir="/tmp"))
     try:
         specs_in(base / "solutions")
