@@ -168,23 +168,14 @@ def _drive(name: str, explorer, build_ms: float) -> list[dict]:
 
 def measure_live(source: str) -> list[dict]:
     """Run in a notebook's kernel after its last cell: drive every live Explorer."""
-    import gc
-
     import matplotlib.pyplot as plt
 
-    from itutils.widgets._panel import Explorer
+    from itutils.widgets._panel import live_explorers
 
     # Leave the kernel's garbage collection as the notebook left it: the
     # explorers are measured as a learner meets them.
-    explorers = {}
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, Explorer):
-                explorers[id(obj)] = obj
-        except ReferenceError:  # a dead weakref.proxy (torch keeps some)
-            continue
     rows = []
-    for explorer in explorers.values():
+    for explorer in live_explorers():
         rows += drive(f"{source}: {title_of(explorer)}", explorer)
         plt.close("all")
     return rows

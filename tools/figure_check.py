@@ -665,23 +665,10 @@ def _kernel_findings() -> list:
     return module._FINDINGS
 
 
-def live_explorers() -> list:
-    import gc
-
-    from itutils.widgets._panel import Explorer
-
-    found = {}
-    for obj in gc.get_objects():
-        try:
-            if isinstance(obj, Explorer):
-                found[id(obj)] = obj
-        except ReferenceError:  # a dead weakref.proxy (torch keeps some)
-            continue
-    return list(found.values())
-
-
 def probe_explorers(name: str) -> None:
     """In a kernel, after the notebook: drive every explorer; print findings."""
+    from itutils.widgets._panel import live_explorers
+
     findings = _kernel_findings()
     checked = []
     for explorer in live_explorers():

@@ -287,3 +287,22 @@ class Explorer:
             png = self.image.value or self.png()
             bundle["image/png"] = base64.b64encode(png).decode()
         return bundle
+
+
+def live_explorers() -> list:
+    """Every :class:`Explorer` alive in this process (kernel), each once.
+
+    For tools that drive a notebook's explorers after it has run (the figure
+    check, the slider benchmark). It walks the garbage collector's objects
+    and leaves the collector's settings as they are.
+    """
+    import gc
+
+    found = {}
+    for obj in gc.get_objects():
+        try:
+            if isinstance(obj, Explorer):
+                found[id(obj)] = obj
+        except ReferenceError:  # a dead weakref.proxy (torch keeps some)
+            continue
+    return list(found.values())
