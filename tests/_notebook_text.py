@@ -78,3 +78,36 @@ def assert_printed(printed_value: float, exact: float, places: int) -> None:
     """``printed_value`` is ``exact`` rounded to ``places`` decimals (half a unit)."""
     assert abs(printed_value - exact) <= 0.5 * 10.0**-places + 1e-12, (
         printed_value, exact, places)
+
+
+def tagged_outputs(path: Path, prefix: str) -> tuple[dict, dict]:
+    """``(printed, markdown)`` of an executed notebook.
+
+    ``printed`` maps the one tag starting with ``prefix`` (``"nb01-"``) of
+    each printing code cell to its stdout; ``markdown`` maps cell ids to
+    markdown sources. Fails on an error output, on stderr, on a printing
+    cell without exactly one such tag and on a tagged cell that prints
+    nothing, so that every printed number has a named home in the tests.
+    """
+    nb = nbformat.read(path, as_version=4)
+    printed, markdown = {}, {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            markdown[cell.id] = cell.source
+            continue
+        if cell.cell_type != "code":
+            continue
+        text = ""
+        for out in cell.outputs:
+            assert out.output_type != "error", f"error output in:\n{cell.source}"
+            if out.output_type == "stream":
+                assert out.name == "stdout", f"stderr output: {out.text}"
+                text += out.text
+        tags = [t for t in cell.metadata.get("tags", []) if t.startswith(prefix)]
+        if text:
+            assert len(tags) == 1, (
+                f"a printing cell needs a {prefix} tag:\n{cell.source}")
+            printed[tags[0]] = text
+        else:
+            assert not tags, f"tagged cell {tags} prints nothing"
+    return printed, markdown

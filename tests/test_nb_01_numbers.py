@@ -20,9 +20,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from _notebook_text import tagged_outputs
 from scipy.stats import entropy as sp_entropy
 from sklearn.datasets import load_digits
 from sklearn.metrics import mutual_info_score
@@ -35,33 +35,9 @@ QUOTED = re.compile(r"'[^']*'")
 PXY = [[0.2, 0.1], [0.15, 0.55]]
 
 
-def _load():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    printed = {}
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        text = ""
-        for out in cell.outputs:
-            assert out.output_type != "error", f"error output in:\n{cell.source}"
-            if out.output_type == "stream":
-                assert out.name == "stdout", f"stderr output: {out.text}"
-                text += out.text
-        tags = [t for t in cell.metadata.get("tags", []) if t.startswith("nb01-")]
-        if text:
-            assert len(tags) == 1, f"a printing cell needs a nb01- tag:\n{cell.source}"
-            printed[tags[0]] = text
-        else:
-            assert not tags, f"tagged cell {tags} prints nothing"
-    return printed
 
 
-PRINTED = _load()
-MARKDOWN = {
-    cell.id: cell.source
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells
-    if cell.cell_type == "markdown"
-}
+PRINTED, MARKDOWN = tagged_outputs(NOTEBOOK, "nb01-")
 
 
 def _says(cell_id, phrase, value, decimals):

@@ -23,6 +23,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from _notebook_text import tagged_outputs
 from scipy import integrate, optimize
 from scipy.spatial.distance import jensenshannon
 from scipy.special import logsumexp
@@ -37,31 +38,9 @@ NOTEBOOK = ROOT / "notebooks" / "02_kl_cross_entropy.ipynb"
 NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?(?:e-?\d+)?|inf|nan)(?![\w])")
 
 
-def _load():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    printed, markdown = {}, {}
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            markdown[cell.id] = cell.source
-            continue
-        if cell.cell_type != "code":
-            continue
-        text = ""
-        for out in cell.outputs:
-            assert out.output_type != "error", f"error output in:\n{cell.source}"
-            if out.output_type == "stream":
-                assert out.name == "stdout", f"stderr output: {out.text}"
-                text += out.text
-        tags = [t for t in cell.metadata.get("tags", []) if t.startswith("nb02-")]
-        if text:
-            assert len(tags) == 1, f"a printing cell needs a nb02- tag:\n{cell.source}"
-            printed[tags[0]] = text
-        else:
-            assert not tags, f"tagged cell {tags} prints nothing"
-    return printed, markdown
 
 
-PRINTED, MARKDOWN = _load()
+PRINTED, MARKDOWN = tagged_outputs(NOTEBOOK, "nb02-")
 
 
 def _numbers(text):
