@@ -136,9 +136,11 @@ def test_binary_explorer_monotonic_and_redrawn():
     assert entropies[half] == 1.0
     # The rarer heads, the more surprising: -log2 p decreases as p grows.
     assert np.all(np.diff(surprises) < 0)
-    # A fresh figure per update (grid[0] = 0.0 is the initial value: no change).
-    assert len({id(f) for f in figures[1:]}) == len(grid) - 1
+    # One figure: each move repaints its live layer, and the picture is the
+    # one a new figure for p = 1 shows.
+    assert len({id(f) for f in figures}) == 1 and explorer.redraws == 1
     assert explorer.updates == len(grid)
+    assert explorer.png() == explorer.redrawn_png()
     curve_axis = explorer.figure.axes[0]
     marker = curve_axis.lines[1]
     assert marker.get_xdata()[0] == 1.0
@@ -189,9 +191,9 @@ def test_joint_explorer_dependence_grows_as_conditionals_separate():
 
 def test_joint_explorer_redraws_with_the_numbers():
     explorer = joint_distribution_explorer(0.5, 0.2, 0.8)
-    first = explorer.figure
+    first = explorer.png()
     _set(explorer, "p_x1", 0.3)
-    assert explorer.figure is not first
+    assert explorer.png() != first and explorer.png() == explorer.redrawn_png()
     table_axis, diagram_axis = explorer.figure.axes[:2]
     cell_texts = [t.get_text() for t in table_axis.texts]
     assert cell_texts == [f"{v:.3f}" for v in explorer.shown["pxy"].ravel()]

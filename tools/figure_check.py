@@ -38,7 +38,10 @@ For explorers, across the settings of each control, also:
 - ``legend-moves``: the legend jumps (``loc="best"`` re-placing it);
 - ``axis-rescales``: an axis's limits change, so the eye cannot compare
   one setting with the next;
-- ``error``: a setting the explorer cannot show.
+- ``error``: a setting the explorer cannot show;
+- ``stale-picture``: after moves, the picture differs from a new figure
+  drawn for the same values (a live layer that changed what ``draw`` made,
+  left an artist behind, or let the colour cycle move on).
 
 Notebooks: :func:`check_notebook` runs a chapter in a fresh kernel (nbclient,
 from its folder, as nbval does) with a hook that checks every figure the
@@ -86,7 +89,7 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("small-text", "too-big", "text-overlap", "line-through-text",
          "text-outside",
          "legend-covers-data", "palette", "colour-only", "legend-moves",
-         "axis-rescales", "error")
+         "axis-rescales", "error", "stale-picture")
 
 # Colours a colour-blind reader can tell apart (with line styles and markers):
 # Okabe & Ito's eight, matplotlib's tableau-colorblind10, Paul Tol's "muted"
@@ -540,6 +543,11 @@ def check_explorer(explorer, where: str) -> list[Finding]:
 
     def look(at: str):
         fig = explorer.figure
+        if explorer.png() != explorer.redrawn_png():
+            # The live layer left the picture out of date (module _panel).
+            found.setdefault("stale-picture", Finding(where, "stale-picture", (
+                "the picture after moves differs from a new figure drawn for "
+                f"the same values, first at {at}")))
         frames.append((at, _legend_boxes(fig), _limits(fig)))
         for f in check_figure(fig, where, crop_to_content=False):
             # One finding per kind and subject (the first setting that shows

@@ -235,28 +235,76 @@ def restart_kernel(page, timeout_ms: int) -> None:
     wait_kernel_idle(page, timeout_ms)
 
 
+# What the page shows of each code cell's prompt: "[ ]:" not run, "[*]:"
+# queued or running, "[7]:" run.
+_PROMPTS = """() => [...document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')]
+    .map(p => p.textContent.trim())"""
+
+# How long the kernel may sit idle with cells still unrun before Run All
+# counts as stalled. Between two cells of one Run All the kernel is idle for
+# milliseconds; this only has to outlast a busy machine's slowest hand-over.
+STALL_SECONDS = 30.0
+
+
+class RunAllStalled(AssertionError):
+    """Run All stopped before the last cell with no error in any output."""
+
+
 def run_all_cells(page, timeout_ms: int) -> None:
     """Clear every output, Run > Run All Cells, wait until every cell has run.
 
     Clearing first matters: the committed notebook already shows execution
-    numbers [1]..[n], exactly what a finished run shows.
+    numbers [1]..[n], exactly what a finished run shows. A cell that raises
+    stops Run All: that fails at once with the cell's error. If Run All stops
+    with no error shown (the kernel idle for :data:`STALL_SECONDS` while cells
+    are unrun), the failure says where it stopped and what the page and the
+    server showed, instead of waiting out ``timeout_ms``.
     """
     menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
-        """() => [...document.querySelectorAll(
-            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')]
-            .every(p => !/\\d/.test(p.textContent))""",
-        timeout=timeout_ms,
-    )
+        f"() => ({_PROMPTS})().every(p => !/\\d/.test(p))", timeout=timeout_ms)
     menu(page, "Run", "Run All Cells")
-    page.wait_for_function(
-        """() => [...document.querySelectorAll(
-            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')]
-            .every(p => /\\[\\s*\\d+\\s*\\]/.test(p.textContent))""",
-        timeout=timeout_ms,
-        polling=250,
+    deadline = time.monotonic() + timeout_ms / 1000
+    idle_since = None
+    while True:
+        prompts = page.evaluate(_PROMPTS)
+        unrun = [i for i, p in enumerate(prompts) if not re.search(r"\[\s*\d+\s*\]", p)]
+        idle = page.locator(IDLE).count() > 0
+        if not unrun and idle:
+            return
+        stuck = idle and unrun and not any("*" in prompts[i] for i in unrun)
+        if stuck and (errors := cell_errors(page)):
+            raise AssertionError(
+                f"Run All stopped at code cell {unrun[0] + 1} of {len(prompts)} "
+                "on an error:\n" + "\n---\n".join(errors))
+        idle_since = (idle_since or time.monotonic()) if stuck else None
+        now = time.monotonic()
+        if (idle_since and now - idle_since > STALL_SECONDS) or now > deadline:
+            raise RunAllStalled(_stall_report(page, prompts, unrun, idle))
+        page.wait_for_timeout(250)
+
+
+def _stall_report(page, prompts: list[str], unrun: list[int], idle: bool) -> str:
+    """Where Run All stopped, and what the page showed then."""
+    status = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) "
+                          ".jp-Notebook-ExecutionIndicator")
+    dialogs = page.locator(".jp-Dialog").all_inner_texts()
+    toasts = page.locator(".jp-toast-message, .Toastify__toast").all_inner_texts()
+    first = unrun[0] if unrun else None
+    source = ""
+    if first is not None:
+        cell = page.locator(
+            ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell").nth(first)
+        source = cell.locator(".jp-InputArea-editor").inner_text()[:300]
+    indicator = status.first.get_attribute("data-status") if status.count() else None
+    return (
+        f"Run All did not finish: {len(unrun)} of {len(prompts)} code cells unrun, "
+        f"kernel {'idle' if idle else 'busy'} "
+        f"(indicator: {indicator}); "
+        f"prompts {prompts}; first unrun cell {first if first is None else first + 1}: "
+        f"{source!r}; dialogs {dialogs}; notifications {toasts}"
     )
-    wait_kernel_idle(page, timeout_ms)
 
 
 def cell_errors(page) -> list[str]:

@@ -37,15 +37,20 @@ browser by ``make bench ONLY=browser_latency``):
   Draw functions therefore do no layout of their own. Axes titles sit at a
   fixed height (``axes.titley = 1.0``), which spares a bounding-box
   measurement of every axes per draw;
-- the fast path: an explorer may pass ``update(fig, result, **values)``,
-  which moves the artists of the figure ``draw`` made (``line.set_data``,
-  ``text.set_text``, ``bar.set_height``...) instead of building a new
-  figure. A move then allocates almost nothing, so it also leaves nothing
-  for Python's garbage collector: a new figure per move is thousands of
-  objects in reference cycles, and every few moves the full collection that
-  frees them walks every object of the session (150-450 ms in a notebook
-  holding torch models). The explorer never changes how the learner's
-  kernel collects garbage; the fast path makes the work disappear instead.
+- the live layer (blitting): an explorer splits its picture in two. ``draw``
+  makes what a move leaves alone (axes, ticks, labels, reference curves);
+  ``live`` adds what a move changes (a marker, bars, a title with a number)
+  and returns those artists. The explorer renders the rest once, keeps the
+  pixels, and on each move removes the live artists, calls ``live`` again
+  and paints only them over the kept pixels: a move costs a few artists, not
+  a figure. Drawing axes and tick labels is most of a full draw. A move of a
+  control named in ``redraw_on`` (one that changes the axes themselves, such
+  as a number of classes) draws a new figure;
+- a move allocates a few artists, not a figure of thousands of objects in
+  reference cycles, so it leaves little for Python's garbage collector (whose
+  full collections walk every object of the session: 150-450 ms in a
+  notebook holding torch models). The explorer never changes how the
+  learner's kernel collects garbage.
 """
 
 from __future__ import annotations
@@ -55,11 +60,13 @@ import html
 import io
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import ipywidgets as widgets
 import matplotlib
+import PIL.Image
 from IPython import get_ipython
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -74,31 +81,36 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def shown_dpi(fig: Figure, max_width_px: float = NOTEBOOK_COLUMN_PX) -> float:
-    """The dpi at which ``fig`` is as wide as it will be shown, at most its own.
+def encode_png(canvas: FigureCanvasAgg) -> bytes:
+    """What ``canvas`` holds now, as PNG bytes (zlib level 1: fast).
+
+    An opaque figure drops the alpha channel, a quarter of the bytes to
+    compress.
 
     Examples
     --------
-    >>> shown_dpi(Figure(figsize=(7, 3), dpi=100))
-    100.0
-    >>> shown_dpi(Figure(figsize=(10, 3), dpi=100), max_width_px=800)
-    80.0
-    """
-    return float(min(fig.dpi, max_width_px / fig.get_figwidth()))
-
-
-def render_png(fig: Figure, dpi: float | None = None) -> bytes:
-    """The figure as PNG bytes, drawn once at ``dpi`` (default: its own).
-
-    Examples
-    --------
-    >>> render_png(Figure(figsize=(1, 1), dpi=50))[:4]
+    >>> canvas = FigureCanvasAgg(Figure(figsize=(1, 1), dpi=50))
+    >>> canvas.draw()
+    >>> encode_png(canvas)[:4]
     b'\\x89PNG'
     """
+    width, height = canvas.get_width_height(physical=True)
+    image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(),
+                                 "raw", "RGBA", 0, 1)
+    if canvas.figure.get_facecolor()[3] == 1:
+        image = image.convert("RGB")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi or fig.dpi,
-                pil_kwargs={"compress_level": 1})
+    image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
+
+
+def _discard(artist) -> None:
+    """Take ``artist`` off its figure, if it can be (an axes title cannot: the
+    next ``live`` call sets its text again)."""
+    try:
+        artist.remove()
+    except (NotImplementedError, ValueError):
+        pass
 
 
 class Explorer:
@@ -107,13 +119,14 @@ class Explorer:
     Parameters
     ----------
     sliders : mapping of str to ipywidgets.ValueWidget
-        Named controls; their values are passed to ``compute`` and ``draw``
-        as keyword arguments.
+        Named controls; their values are passed to ``compute``, ``draw`` and
+        ``live`` as keyword arguments.
     compute : callable
         ``compute(**values) -> dict`` of the numbers the explorer shows.
     draw : callable
         ``draw(fig, result, **values)`` draws on an empty figure; it leaves
-        the layout to the explorer.
+        the layout to the explorer. With ``live``, it draws only what a move
+        of the live controls leaves alone.
     figsize : tuple, default (8, 3.5)
     title : str, optional
         A line of text above the controls.
@@ -121,12 +134,19 @@ class Explorer:
     readout : callable, optional
         ``readout(shown) -> str``: the numbers as one line of text, with
         units, shown under the controls.
-    update : callable, optional
-        ``update(fig, result, **values)``: the fast path. Moves the artists
-        that ``draw`` made on ``fig`` to show ``result`` (keep handles to
-        them, e.g. as attributes of ``fig`` or in a closure). Return
-        ``False`` to ask for a full redraw instead (when the figure's
-        structure must change). Without it every move draws a new figure.
+    live : callable, optional
+        ``live(fig, result, **values) -> iterable of Artist``: adds what a
+        move changes to the figure ``draw`` made (find its axes as
+        ``fig.axes``) and returns those artists. Each move removes them and
+        calls ``live`` again; only they are painted anew, over the pixels of
+        the rest (module docstring). An axes title or axis may be returned:
+        it is kept, and ``live`` sets its text again. Give live lines and
+        patches their colour: the colour cycle moves on with each new one.
+        ``live`` must not change what ``draw`` made (limits, ticks): those
+        pixels are kept. :meth:`redrawn_png` catches both.
+    redraw_on : iterable of str, default ()
+        Controls whose moves change what ``draw`` draws: a move of one of
+        them draws a new figure. Without ``live`` every move does.
     max_width_px : float, optional
         Widest the PNG may be, in pixels; default
         :data:`itutils.style.NOTEBOOK_COLUMN_PX`, the notebook column.
@@ -148,14 +168,14 @@ class Explorer:
     --------
     >>> import ipywidgets as widgets
     >>> def draw(fig, shown, x):
-    ...     fig.subplots().plot([0, 1], [0, shown["y"]])
-    >>> def update(fig, shown, x):
-    ...     fig.axes[0].lines[0].set_ydata([0, shown["y"]])
+    ...     fig.subplots().set(xlim=(0, 1), ylim=(0, 10))
+    >>> def live(fig, shown, x):
+    ...     return fig.axes[0].plot([0, 1], [0, shown["y"]])
     >>> ex = Explorer({"x": widgets.FloatSlider(value=1.0)},
-    ...               lambda x: {"y": 2 * x}, draw, update=update)
+    ...               lambda x: {"y": 2 * x}, draw, live=live)
     >>> ex.sliders["x"].value = 3.0
-    >>> ex.shown, ex.updates, ex.redraws
-    ({'y': 6.0}, 2, 1)
+    >>> ex.shown, ex.updates, ex.redraws, len(ex.figure.axes[0].lines)
+    ({'y': 6.0}, 2, 1, 1)
     """
 
     def __init__(
@@ -167,18 +187,29 @@ class Explorer:
         title: str | None = None,
         dpi: float = 100,
         readout: Callable[[dict], str] | None = None,
-        update: Callable[..., bool | None] | None = None,
+        live: Callable[..., Iterable[Artist]] | None = None,
+        redraw_on: Iterable[str] = (),
         max_width_px: float | None = None,
     ):
         self.sliders = dict(sliders)
+        unknown = set(redraw_on) - set(self.sliders)
+        if unknown:
+            raise ValueError(f"redraw_on names {sorted(unknown)}, which are not "
+                             f"controls of this explorer ({sorted(self.sliders)})")
         self._compute = compute
         self._draw = draw
-        self._update = update
+        self._live = live
+        self._redraw_on = tuple(redraw_on)
         self._figsize = figsize
-        self._dpi = dpi
-        self._max_width_px = max_width_px or NOTEBOOK_COLUMN_PX
+        # The figure is drawn at the size it is shown: never wider than the
+        # column (the browser would scale it down, text and all).
+        self._dpi = min(dpi, (max_width_px or NOTEBOOK_COLUMN_PX) / figsize[0])
         self._margins: dict | None = None
         self._canvas: FigureCanvasAgg | None = None
+        self._background = None  # pixels of everything but the live artists
+        self._live_artists: list = []
+        self._drawn_for: dict = {}  # values of the redraw_on controls
+        self._png: bytes | None = None
         self._readout = readout
         self.text = widgets.HTML()
         # max-width: never wider than the column it sits in (the PNG is
@@ -245,9 +276,39 @@ class Explorer:
         fig = Figure(figsize=self._figsize, dpi=self._dpi)
         self._attach_canvas(fig)
         self._draw(fig, self.shown, **values)
+        self._live_artists = self._add_live(fig, values)
         self._lay_out(fig)
+        self._background = None
+        self._drawn_for = {name: values[name] for name in self._redraw_on}
         self.redraws += 1
         return fig
+
+    def _add_live(self, fig: Figure, values: dict) -> list:
+        if self._live is None:
+            return []
+        artists = list(self._live(fig, self.shown, **values) or ())
+        for artist in artists:
+            artist.set_animated(True)  # left out of the kept pixels
+        return artists
+
+    def _render(self) -> bytes:
+        """Paint the figure on the canvas: the kept pixels, then the live
+        artists (the first time, everything else first)."""
+        canvas = self._canvas
+        if self._background is None:
+            canvas.draw()
+            if self._live_artists:
+                self._background = canvas.copy_from_bbox(self.figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in self._live_artists:
+            self.figure.draw_artist(artist)
+        self._png = encode_png(canvas)
+        return self._png
+
+    def _can_blit(self, values: dict) -> bool:
+        return (self.figure is not None and self._live is not None
+                and all(values[n] == self._drawn_for.get(n) for n in self._redraw_on))
 
     def update(self) -> dict:
         """Recompute and redraw for the current slider values."""
@@ -256,26 +317,45 @@ class Explorer:
         self.shown = self._compute(**values)
         # The course style, and a fixed title height (module docstring).
         with course_style(), matplotlib.rc_context({"axes.titley": 1.0}):
-            moved = (
-                self.figure is not None
-                and self._update is not None
-                and self._update(self.figure, self.shown, **values) is not False
-            )
-            if not moved:
+            if self._can_blit(values):
+                for artist in self._live_artists:
+                    _discard(artist)
+                self._live_artists = self._add_live(self.figure, values)
+            else:
                 self.figure = self._new_figure(values)
+            self._render()
             if self._readout is not None:
                 self.text.value = (
                     f"<code>{html.escape(self._readout(self.shown))}</code>"
                 )
             if _in_kernel():
-                self.image.value = self.png()
+                self.image.value = self._png
         self.updates += 1
         self.last_update_seconds = time.perf_counter() - start
         return self.shown
 
     def png(self) -> bytes:
         """The figure on screen as PNG, no wider than it is shown."""
-        return render_png(self.figure, dpi=shown_dpi(self.figure, self._max_width_px))
+        return self._png
+
+    def redrawn_png(self) -> bytes:
+        """The PNG a new figure would show for the current values.
+
+        What :meth:`png` must equal after any sequence of moves: a ``live``
+        that changes something ``draw`` made, or leaves an artist behind,
+        makes the two differ (the tests compare them for every explorer).
+        """
+        values = self.values
+        with course_style(), matplotlib.rc_context({"axes.titley": 1.0}):
+            fig = Figure(figsize=self._figsize, dpi=self._dpi)
+            canvas = FigureCanvasAgg(fig)
+            self._draw(fig, self.shown, **values)
+            live = self._add_live(fig, values)
+            fig.subplots_adjust(**self._margins)
+            canvas.draw()
+            for artist in live:
+                fig.draw_artist(artist)
+        return encode_png(canvas)
 
     def _repr_mimebundle_(self, **kwargs):
         # Front ends with widgets render the live view; others (static HTML,
@@ -283,9 +363,8 @@ class Explorer:
         # the committed notebooks carry no widget state.
         bundle = self.widget._repr_mimebundle_(**kwargs)
         bundle["text/plain"] = "An explorer: run the notebook to move its sliders."
-        if self.figure is not None:
-            png = self.image.value or self.png()
-            bundle["image/png"] = base64.b64encode(png).decode()
+        if self._png is not None:
+            bundle["image/png"] = base64.b64encode(self._png).decode()
         return bundle
 
 

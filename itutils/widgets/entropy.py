@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.patches import Patch
 from scipy.special import entr
 
 from itutils._validate import as_float_array, check_probabilities, log_base
@@ -243,32 +244,41 @@ def _compute_binary(p: float) -> dict:
 
 
 def _draw_binary(fig, shown: dict, p: float) -> None:
+    """The frame: the entropy curve and both axes (the live layer adds the rest)."""
     with course_style():
         ax_curve, ax_bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         ax_curve.plot(_CURVE, binary_entropy(_CURVE), color=OKABE_ITO[3])
-        ax_curve.plot([p], [shown["entropy"]], "o", color=OKABE_ITO[4], markersize=9)
-        ax_curve.set(
-            xlabel="p = P(X=1)", ylabel="H_b(p) [bits]", ylim=(0, 1.08), xlim=(0, 1),
-            title=f"H_b({p:.2f}) = {shown['entropy']:.4f} bits",
-        )
+        ax_curve.set(xlabel="p = P(X=1)", ylabel="H_b(p) [bits]", ylim=(0, 1.08),
+                     xlim=(0, 1))
         ax_curve.grid(alpha=0.3)
+        ax_bars.set(ylabel="-log2 P [bits]", ylim=(0, _BITS_CAP + 1.2),
+                    xlim=(-0.6, 2.6), xticks=[0, 1, 2],
+                    title="Surprise of each outcome")
 
+
+def _live_binary(fig, shown: dict, p: float) -> list:
+    """What moves with p: the point on the curve, the bars and their labels."""
+    ax_curve, ax_bars = fig.axes
+    with course_style():
+        (point,) = ax_curve.plot([p], [shown["entropy"]], "o", color=OKABE_ITO[4],
+                                 markersize=9)
+        ax_curve.set_title(f"H_b({p:.2f}) = {shown['entropy']:.4f} bits")
         # The entropy is a third bar, not a line across the other two: a line
         # at the height of the average would cross the bars' value labels.
         heights = [shown["surprise_0"], shown["surprise_1"], shown["entropy"]]
-        labels = [f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}", "H:\naverage"]
-        drawn = [min(h, _BITS_CAP) for h in heights]
-        bars = ax_bars.bar(labels, drawn, color=[OKABE_ITO[1], OKABE_ITO[0],
-                                                 OKABE_ITO[4]])
+        ax_bars.set_xticklabels([f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}",
+                                 "H:\naverage"])
+        bars = ax_bars.bar([0, 1, 2], [min(h, _BITS_CAP) for h in heights],
+                           color=[OKABE_ITO[1], OKABE_ITO[0], OKABE_ITO[4]])
         bars[2].set_hatch("//")
-        for bar, h in zip(bars, heights, strict=True):
-            text = "inf" if np.isinf(h) else f"{h:.2f}"
-            ax_bars.annotate(text, (bar.get_x() + bar.get_width() / 2,
-                                    bar.get_height()),
+        labels = [
+            ax_bars.annotate("inf" if np.isinf(h) else f"{h:.2f}",
+                             (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                              xytext=(0, 2), textcoords="offset points",
                              ha="center", va="bottom")
-        ax_bars.set(ylabel="-log2 P [bits]", ylim=(0, _BITS_CAP + 1.2),
-                    title="Surprise of each outcome")
+            for bar, h in zip(bars, heights, strict=True)
+        ]
+    return [point, ax_curve.title, ax_bars.xaxis, *bars, *labels]
 
 
 def binary_entropy_explorer(p: float = 0.2) -> Explorer:
@@ -302,6 +312,7 @@ def binary_entropy_explorer(p: float = 0.2) -> Explorer:
         {"p": _slider("p = P(X=1)", p)},
         _compute_binary,
         _draw_binary,
+        live=_live_binary,
         figsize=(7.5, 3.4),
         readout=lambda s: (
             f"H_b(p) = {s['entropy']:.4f} bits; surprise of X=1: "
@@ -323,18 +334,36 @@ _PART_STYLE = {
 }
 
 
+_DIAGRAM_ROWS = ("H(X,Y)", "H(X)", "H(Y)")
+
+
 def _draw_joint(fig, shown: dict, **_values) -> None:
+    """The frame: both axes, their ticks and the legend of the three parts."""
     with course_style():
         ax_table, ax_diagram = fig.subplots(
             1, 2, gridspec_kw={"width_ratios": [1, 2.2]}
         )
-        pxy = shown["pxy"]
-        ax_table.imshow(pxy, cmap="Blues", vmin=0, vmax=1)
-        for (i, j), v in np.ndenumerate(pxy):
-            ax_table.text(j, i, f"{v:.3f}", ha="center", va="center",
-                          color="white" if v > 0.5 else "black")
         ax_table.set(xticks=[0, 1], yticks=[0, 1], xlabel="Y", ylabel="X",
-                     title="P(X, Y)")
+                     title="P(X, Y)", xlim=(-0.5, 1.5), ylim=(1.5, -0.5))
+        ax_diagram.set(yticks=range(len(_DIAGRAM_ROWS)), xlim=(0, 2.02),
+                       ylim=(len(_DIAGRAM_ROWS) - 0.5, -0.5), xlabel="bits")
+        # The legend names the parts by their look; the bars come and go.
+        handles = [Patch(facecolor=style["color"], hatch=style["hatch"],
+                         edgecolor="white", label=name)
+                   for name, style in _PART_STYLE.items()]
+        ax_diagram.legend(handles=handles, loc="upper center",
+                          bbox_to_anchor=(0.5, -0.25), ncols=3, frameon=False)
+
+
+def _live_joint(fig, shown: dict, **_values) -> list:
+    """The table's cells and the information diagram's bars, with numbers."""
+    ax_table, ax_diagram = fig.axes
+    with course_style():
+        pxy = shown["pxy"]
+        image = ax_table.imshow(pxy, cmap="Blues", vmin=0, vmax=1)
+        cells = [ax_table.text(j, i, f"{v:.3f}", ha="center", va="center",
+                               color="white" if v > 0.5 else "black")
+                 for (i, j), v in np.ndenumerate(pxy)]
 
         # A linear information diagram: each bar is a sum of the three parts.
         h_x_y, mi, h_y_x = shown["H(X|Y)"], shown["I(X;Y)"], shown["H(Y|X)"]
@@ -344,21 +373,18 @@ def _draw_joint(fig, shown: dict, **_values) -> None:
             "H(X)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi)],
             "H(Y)": [("I(X;Y)", h_x_y, mi), ("H(Y|X)", h_x_y + mi, h_y_x)],
         }
-        for y, parts in enumerate(rows.values()):
-            for name, start, width in parts:
-                ax_diagram.barh(y, width, left=start, height=0.6,
-                                edgecolor="white", label=name if y == 0 else None,
-                                **_PART_STYLE[name])
+        bars = [
+            bar
+            for y, parts in enumerate(rows.values())
+            for name, start, width in parts
+            for bar in ax_diagram.barh(y, width, left=start, height=0.6,
+                                       edgecolor="white", **_PART_STYLE[name])
+        ]
+        ax_diagram.set_yticklabels([f"{row}\n{shown[row]:.4f} bits"
+                                    for row in _DIAGRAM_ROWS])
         residual = max(shown["chain_rule_residual"], 1e-16)
-        ax_diagram.set(
-            yticks=range(len(rows)),
-            yticklabels=[f"{row}\n{shown[row]:.4f} bits" for row in rows],
-            xlim=(0, 2.02), xlabel="bits",
-            title=f"chain rule holds to {residual:.0e} bits",
-        )
-        ax_diagram.invert_yaxis()
-        ax_diagram.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25),
-                          ncols=3, frameon=False)
+        ax_diagram.set_title(f"chain rule holds to {residual:.0e} bits")
+    return [image, *cells, *bars, ax_diagram.yaxis, ax_diagram.title]
 
 
 def joint_distribution_explorer(
@@ -402,6 +428,7 @@ def joint_distribution_explorer(
         },
         _compute_joint,
         _draw_joint,
+        live=_live_joint,
         figsize=(7.5, 3.6),
         title="Joint and conditional entropy of two binary variables",
         readout=lambda s: ", ".join(
