@@ -50,7 +50,7 @@ lab: $(STAMP)  ## start JupyterLab on the notebooks, from the learner's environm
 # worker, so a notebook's cells run in order in one kernel.
 TEST_WORKERS ?= 2
 test: $(DEVSTAMP)  ## every test: unit, property, doctests, notebooks, browser
-	$(DEVBIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=15
+	$(DEVBIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=300 --durations=15
 
 lint: $(DEVSTAMP)
 	$(DEVBIN)/ruff check itutils tests benchmarks tools

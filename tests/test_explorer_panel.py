@@ -7,9 +7,11 @@ import io
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image as PILImage
 
-from itutils.style import NOTEBOOK_COLUMN_PX
+from itutils.style import NOTEBOOK_COLUMN_PX, course_style
 from itutils.widgets import _panel
 from itutils.widgets._panel import Explorer
 
@@ -252,3 +254,31 @@ def test_live_layer_leaves_little_garbage_for_the_collector(in_kernel):
         Explorer({"x": slider}, square, draw, figsize=(4, 3)), values)
     assert full > 1000 * len(values) // 5
     assert fast < full / 5, (fast, full)
+
+
+def test_live_bars_leave_no_containers_behind_and_paint_as_matplotlib_does(in_kernel):
+    # ax.bar files each group of bars in ax.containers: after any number of
+    # moves only the group on screen is there. Bars that reach the frame are
+    # painted under its spines, as matplotlib paints a figure in one go.
+    def frame(fig, shown, x):
+        fig.subplots().set(xlim=(-0.4, 1.4), ylim=(0, 9))
+
+    def live(fig, shown, x):
+        return list(fig.axes[0].bar([0, 1], [x, 9], width=0.8, color="C1"))
+
+    ex = Explorer({"x": widgets.FloatSlider(value=1.0, max=3.0)}, square, frame,
+                  figsize=(4, 3), live=live)
+    for value in (2.0, 3.0, 0.5):
+        ex.sliders["x"].value = value
+    (ax,) = ex.figure.axes
+    assert len(ax.containers) == 1 and len(ax.patches) == 2
+    assert bytes(ex.image.value) == ex.redrawn_png()
+    # The picture is the one matplotlib paints in one go, no blitting.
+    with course_style(), plt.rc_context({"axes.titley": 1.0}):
+        fig = Figure(figsize=(4, 3), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        frame(fig, ex.shown, 0.5)
+        live(fig, ex.shown, 0.5)
+        fig.subplots_adjust(**ex._margins)
+        canvas.draw()
+    assert bytes(ex.image.value) == _panel.encode_png(canvas)

@@ -157,6 +157,29 @@ def test_ib_explorer_slider_looks_up_the_precomputed_curve(toy_curve, monkeypatc
             ) == pytest.approx((explorer.shown["i_xt"], explorer.shown["i_ty"]))
 
 
+def test_ib_explorer_moves_repaint_one_figure(toy_curve):
+    # Each move repaints the live layer (heat map, point, level line, title,
+    # legend) on the figure drawn first; the picture is the one a new figure
+    # for the same beta shows.
+    explorer = ib_explorer(curve=toy_curve)
+    first = explorer.figure
+    pictures = set()
+    for beta in (0.5, 50.0, 2.5, 10.0, 1.0):
+        _set(explorer, "beta", beta)
+        assert explorer.png() == explorer.redrawn_png(), beta
+        pictures.add(explorer.png())
+    assert explorer.figure is first and explorer.redraws == 1
+    assert len(pictures) == 5
+    ax_enc, ax_curve = explorer.figure.axes[:2]
+    # Only the current beta's artists are there: one heat map, one marker.
+    assert len(ax_enc.images) == 1 and len(ax_enc.texts) == toy_curve.encoders[0].size
+    markers = [line for line in ax_curve.get_lines()
+               if line.get_label().startswith("beta =")]
+    assert [m.get_label() for m in markers] == [f"beta = {explorer.shown['beta']:.3g}"]
+    legend_texts = [t.get_text() for t in ax_curve.get_legend().get_texts()]
+    assert legend_texts[3] == f"beta = {explorer.shown['beta']:.3g}"
+
+
 def test_ib_explorer_default_grid_agrees_with_a_fresh_solve():
     explorer = ib_explorer()
     assert len(explorer.curve.betas) == 61
@@ -204,3 +227,27 @@ def test_capacity_explorer_sliders_show_capacity():
     assert explorer.shown["capacity"] == pytest.approx(0.75, abs=1e-8)
     with pytest.raises(ValueError, match="kind must be one of"):
         channel_capacity_explorer(kind="noisy typewriter")
+
+
+def test_capacity_explorer_moves_repaint_one_figure():
+    # Neither control draws a new figure: the channel's curve and the label
+    # naming it are in the live layer with the marker, legend and bars.
+    explorer = channel_capacity_explorer()
+    first = explorer.figure
+    for kind in (*wb.CHANNELS, "binary symmetric"):
+        _set(explorer, "kind", kind)
+        assert explorer.png() == explorer.redrawn_png(), kind
+        for flip in (0.0, 1.0, 0.37):
+            _set(explorer, "flip", flip)
+            assert explorer.png() == explorer.redrawn_png(), (kind, flip)
+        ax_c, ax_p = explorer.figure.axes
+        assert ax_c.get_xlabel() == f"noise probability p ({kind})"
+        (curve,) = [line for line in ax_c.get_lines()
+                    if line.get_label() == "closed form"]
+        np.testing.assert_allclose(curve.get_ydata(),
+                                   binary_channel_capacity(kind, curve.get_xdata()))
+        assert len(ax_p.patches) == 2
+        np.testing.assert_allclose([bar.get_height() for bar in ax_p.patches],
+                                   explorer.shown["input_distribution"])
+    assert explorer.figure is first and explorer.redraws == 1
+    assert explorer.updates == 1 + 3 + 4 * 3  # start, 3 kind changes, 12 flips

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from scipy.special import softmax
 from scipy.stats import entropy as scipy_entropy
 
@@ -105,6 +106,50 @@ def test_smoothing_explorer_is_readable_and_steady():
     for text in explorer.figure.findobj(plt.Text):
         if text.get_visible() and text.get_text().strip():
             assert text.get_fontsize() >= 10, text.get_text()
+
+
+def test_smoothing_explorer_moves_every_control_without_a_new_figure():
+    explorer = label_smoothing_explorer()
+    figure = explorer.figure
+    ax_target, ax_loss = figure.axes
+    moves = {"eps": (0.0, 0.05, 0.5, 1.0), "variant": ("off_target", "uniform"),
+             "n_classes": (2, 20, 7)}
+    for name, values in moves.items():
+        for value in values:
+            before = explorer.png()
+            explorer.sliders[name].value = value
+            # The picture changes, and is the one a new figure would show.
+            assert explorer.png() != before, (name, value)
+            assert explorer.png() == explorer.redrawn_png(), (name, value)
+            # The live layer left nothing behind: one bar per class, the two
+            # curves, the optimum's marker, and its line or note.
+            assert len(ax_target.patches) == explorer.values["n_classes"]
+            np.testing.assert_array_equal(
+                [bar.get_height() for bar in ax_target.patches],
+                explorer.shown["target"])
+            assert len(ax_loss.lines) + len(ax_loss.texts) == 4
+    # K, the variant and eps all move the live layer: one figure throughout.
+    assert explorer.figure is figure and explorer.redraws == 1
+    assert explorer.updates == 1 + sum(len(v) for v in moves.values())
+
+
+def test_temperature_explorer_moves_without_a_new_figure():
+    logits = [2.0, 1.0, 0.5, 0.0, -1.0, -2.5]
+    explorer = temperature_explorer(logits)
+    (ax,) = explorer.figure.axes
+    xlim = ax.get_xlim()
+    for temperature in (0.05, 0.3, 1.0, 3.0, 30.0):
+        explorer.sliders["temperature"].value = temperature
+        assert explorer.png() == explorer.redrawn_png(), temperature
+        assert [bar.get_height() for bar in ax.patches] == pytest.approx(
+            softmax(np.array(logits) / temperature))
+        assert ax.get_title().startswith(f"T = {temperature:.3g}:")
+    # The frame fixes the bars' axis where matplotlib's autoscale puts them.
+    reference = Figure().subplots()
+    reference.bar(range(len(logits)), np.ones(len(logits)))
+    assert xlim == pytest.approx(reference.get_xlim())
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["z=2", "z=1"]
+    assert explorer.redraws == 1
 
 
 def test_temperature_explorer_is_readable():

@@ -231,3 +231,29 @@ def test_explorer_figures_follow_the_course_rules(factory):
     for text in fig.findobj(matplotlib.text.Text):
         if text.get_text() and text.get_visible():
             assert text.get_fontsize() >= 10, text.get_text()
+
+
+def _stops(control):
+    """Every option of a selection slider, there and back; a float slider's
+    ends and middle."""
+    options = list(getattr(control, "options", ()))
+    if options:
+        return options[1:] + options[-2::-1]
+    middle = round((control.min + control.max) / 2 / control.step) * control.step
+    return [control.min, control.max, middle]
+
+
+@pytest.mark.parametrize("factory", [ksg_explorer, discrete_mi_explorer,
+                                     variational_explorer])
+def test_explorer_moves_repaint_only_the_live_layer(factory):
+    explorer = factory()
+    figure, pictures = explorer.figure, {explorer.png()}
+    for name, control in explorer.sliders.items():
+        for value in _stops(control):
+            control.value = value
+            pictures.add(explorer.png())
+        # No control changes the axes: one figure, its live layer repainted,
+        # and the picture is the one a new figure for these values shows.
+        assert explorer.figure is figure and explorer.redraws == 1, name
+        assert explorer.png() == explorer.redrawn_png(), name
+    assert explorer.updates > explorer.redraws and len(pictures) > 1

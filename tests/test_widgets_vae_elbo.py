@@ -19,7 +19,7 @@ from torch import distributions as D
 
 from itutils.data import load_digits_binary
 from itutils.vae import VAE, beta_sweep, train_vae
-from itutils.widgets.elbo import iwae_explorer, kl_mc_explorer
+from itutils.widgets.elbo import iwae_explorer, kl_mc_explorer, kl_mc_view
 from itutils.widgets.vae import DIGIT_COLOURS, beta_vae_explorer, plot_latent_digits
 
 
@@ -103,12 +103,19 @@ def test_plot_latent_digits_draws_each_digit_as_its_glyph():
 def test_beta_vae_explorer_figure_is_readable(data):
     sweep = beta_sweep(data, [0.5, 8.0], epochs=2, progress=False)
     explorer = beta_vae_explorer(sweep, data.x_test, data.y_test, beta=0.5)
-    for beta in (0.5, 8.0):
+    first = explorer.figure
+    for beta in (0.5, 8.0, 0.5):
         explorer.sliders["beta"].value = beta
         assert_readable(explorer.figure)
-        # The latent panel tells the digits apart by glyph.
+        # The latent panel tells the digits apart by glyph (one scatter per
+        # digit: the last move's are gone).
         latent_axes = explorer.figure.axes[1]
         assert len(latent_axes.collections) == len(np.unique(data.y_test.numpy()))
+        # Each move repaints the live layer of the one figure; the picture is
+        # the one a new figure for this beta shows.
+        assert explorer.png() == explorer.redrawn_png(), beta
+    assert explorer.figure is first and explorer.redraws == 1
+    assert explorer.updates == 3  # the start, and two moves (0.5 is the start)
 
 
 def test_kl_explorer_keeps_one_axis_for_every_sample_size(model, data):
@@ -123,6 +130,14 @@ def test_kl_explorer_keeps_one_axis_for_every_sample_size(model, data):
     assert limits[0] == limits[1] == limits[2]
     estimates = explorer.shown["estimates"]
     assert limits[0][0] <= estimates.min() and estimates.max() <= limits[0][1]
+    # Each S repaints the live layer of one figure: one histogram, of the
+    # current estimates, and the picture a new figure would show.
+    (histogram,) = explorer.figure.axes[0].patches
+    assert histogram.get_data().values.sum() == len(estimates)
+    assert explorer.redraws == 1 and explorer.png() == explorer.redrawn_png()
+    # The views were computed once, seeded: the same as a new call.
+    again = kl_mc_view(mu.reshape(-1), logvar.reshape(-1), 10000)
+    np.testing.assert_array_equal(again["estimates"], estimates)
 
 
 def test_iwae_explorer_draws_the_exact_log_px(model, data):
@@ -154,6 +169,12 @@ def test_iwae_explorer_draws_the_exact_log_px(model, data):
         assert len([t for t in ax.get_yticks() if low <= t <= high]) >= 4
         gap = log_px - explorer.shown["bound_nats"]
         assert f"{gap:.4f} below log p(x)" in explorer.text.value
+        # One marker, at the chosen k, on the one figure.
+        (marker,) = [line for line in ax.get_lines()
+                     if line.get_label() == "L_k at the chosen k"]
+        assert marker.get_xdata()[0] == k
+        assert explorer.png() == explorer.redrawn_png()
+    assert explorer.redraws == 1
     # L_1 averages 100 one-sample ELBOs: below log p(x) by the gap. (Larger k on
     # this barely trained model are noisy; chapter 6's test checks them.)
     assert explorer.shown["bounds_nats"][0] < log_px

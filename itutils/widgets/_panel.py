@@ -140,7 +140,9 @@ class Explorer:
         ``fig.axes``) and returns those artists. Each move removes them and
         calls ``live`` again; only they are painted anew, over the pixels of
         the rest (module docstring). An axes title or axis may be returned:
-        it is kept, and ``live`` sets its text again. Give live lines and
+        it is kept, and ``live`` sets its text again. The spines of the
+        axes holding live artists are painted with them (in zorder, as a new
+        figure paints them); ``live`` need not return them. Give live lines and
         patches their colour: the colour cycle moves on with each new one.
         ``live`` must not change what ``draw`` made (limits, ticks): those
         pixels are kept. :meth:`redrawn_png` catches both.
@@ -287,9 +289,28 @@ class Explorer:
         if self._live is None:
             return []
         artists = list(self._live(fig, self.shown, **values) or ())
+        # A full draw paints each axes' artists by zorder, so a bar or a
+        # curve along the frame goes under the spines and a label over them.
+        # The live artists are painted over the kept pixels instead: the
+        # spines of their axes are painted with them, in zorder.
+        axes = [ax for ax in fig.axes if any(a.axes is ax for a in artists)]
+        held = {id(a) for a in artists}
+        artists += [spine for ax in axes for spine in ax.spines.values()
+                    if id(spine) not in held]
+        order = {id(ax): i for i, ax in enumerate(fig.axes)}
+        artists.sort(key=lambda a: (order.get(id(a.axes), len(order)), a.get_zorder()))
         for artist in artists:
             artist.set_animated(True)  # left out of the kept pixels
         return artists
+
+    def _remove_live(self) -> None:
+        for artist in self._live_artists:
+            _discard(artist)
+        # ax.bar and friends also file their artists in ax.containers, which
+        # would grow by one group of removed artists per move.
+        for ax in self.figure.axes:
+            ax.containers[:] = [c for c in ax.containers
+                                if any(a.axes is not None for a in c.get_children())]
 
     def _render(self) -> bytes:
         """Paint the figure on the canvas: the kept pixels, then the live
@@ -318,8 +339,7 @@ class Explorer:
         # The course style, and a fixed title height (module docstring).
         with course_style(), matplotlib.rc_context({"axes.titley": 1.0}):
             if self._can_blit(values):
-                for artist in self._live_artists:
-                    _discard(artist)
+                self._remove_live()
                 self._live_artists = self._add_live(self.figure, values)
             else:
                 self.figure = self._new_figure(values)

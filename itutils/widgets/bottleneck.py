@@ -16,6 +16,8 @@ import math
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 
 from itutils.bottleneck import IBCurve, blahut_arimoto_capacity, ib_curve
 from itutils.measures import entropy
@@ -156,20 +158,22 @@ def ib_point(curve: IBCurve, beta: float) -> dict:
 
 
 def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
+    """The frame: both axes, the colour bar, the curve and its two limits.
+
+    None of it moves with beta (the limits ``H(X)`` and ``I(X;Y)`` are the
+    curve's); :func:`_live_ib` adds what does.
+    """
     ax_enc, ax_curve = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1, 1.25]})
-    enc = canonical_encoder(shown["encoder"], px)
-    image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    n_x, n_t = enc.shape
-    if n_x * n_t <= 16:  # numbers only where they stay readable at 10 pt
-        for (i, j), v in np.ndenumerate(enc):
-            ax_enc.text(j, i, f"{v:.2f}", ha="center", va="center",
-                        color="black" if v > 0.5 else "white")
+    n_x, n_t = shown["encoder"].shape
+    # The limits imshow gives the heat map, fixed (the live layer draws it).
+    ax_enc.set(xlim=(-0.5, n_t - 0.5), ylim=(n_x - 0.5, -0.5), aspect="auto")
     ax_enc.set_xticks(range(n_t))
     ax_enc.set_yticks(range(n_x))
     ax_enc.set_xlabel("cluster t")
     ax_enc.set_ylabel("x")
     ax_enc.set_title("encoder p(t | x)")
-    fig.colorbar(image, ax=ax_enc, fraction=0.046, ticks=[0, 0.5, 1])
+    scale = ScalarMappable(norm=Normalize(vmin=0, vmax=1), cmap="viridis")
+    fig.colorbar(scale, ax=ax_enc, fraction=0.046, ticks=[0, 0.5, 1])
 
     ax_curve.plot(curve.i_xt, curve.i_ty, ".-", color="0.6", lw=1, ms=3,
                   label="IB curve")
@@ -177,21 +181,38 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
                      label=f"H(X) = {shown['h_x']:.3f}")
     ax_curve.axhline(shown["i_xy"], ls=":", color=OKABE_ITO[2], lw=2,
                      label=f"I(X;Y) = {shown['i_xy']:.3f}")
-    ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "D", color=OKABE_ITO[4], ms=8,
-                  label=f"beta = {shown['beta']:.3g}")
-    # The IB objective's level line through the point has slope 1 / beta.
-    xs = np.array([0.0, shown["h_x"]])
-    ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
-                  ls="-.", color=OKABE_ITO[4], lw=1, label="slope 1/beta")
     ax_curve.set_xlim(-0.03 * shown["h_x"], 1.08 * shown["h_x"])
     ax_curve.set_ylim(-0.05 * shown["i_xy"], 1.25 * shown["i_xy"])
     ax_curve.set_xlabel("I(X;T) (bits)")
     ax_curve.set_ylabel("I(T;Y) (bits)")
-    ax_curve.set_title(f"({shown['i_xt']:.3f}, {shown['i_ty']:.3f}) bits")
     # Few tick labels: text is most of a redraw's cost (slider latency).
     ax_curve.locator_params(nbins=4)
+
+
+def _live_ib(fig, shown, px: np.ndarray) -> list:
+    """What moves with beta: the heat map and its numbers, the point, its level
+    line, the title and the legend (it names beta)."""
+    ax_enc, ax_curve = fig.axes[:2]
+    enc = canonical_encoder(shown["encoder"], px)
+    image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    n_x, n_t = enc.shape
+    cells = []
+    if n_x * n_t <= 16:  # numbers only where they stay readable at 10 pt
+        cells = [ax_enc.text(j, i, f"{v:.2f}", ha="center", va="center",
+                             color="black" if v > 0.5 else "white")
+                 for (i, j), v in np.ndenumerate(enc)]
+    (point,) = ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "D",
+                             color=OKABE_ITO[4], ms=8,
+                             label=f"beta = {shown['beta']:.3g}")
+    # The IB objective's level line through the point has slope 1 / beta.
+    xs = np.array([0.0, shown["h_x"]])
+    (level,) = ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
+                             ls="-.", color=OKABE_ITO[4], lw=1, label="slope 1/beta")
+    ax_curve.set_title(f"({shown['i_xt']:.3f}, {shown['i_ty']:.3f}) bits")
     # Outside the axes, so that it never covers the curve.
-    ax_curve.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    legend = ax_curve.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                             borderaxespad=0)
+    return [image, *cells, point, level, ax_curve.title, legend]
 
 
 def ib_explorer(
@@ -206,7 +227,8 @@ def ib_explorer(
 
     The curve is computed once, on the grid ``betas``, when the explorer is
     built (about a second for the default toy); moving the slider only
-    looks up the nearest grid point and redraws. Left: the encoder
+    looks up the nearest grid point and repaints what moves with it (the
+    explorer's live layer). Left: the encoder
     ``p(t | x)`` as a heat map (twin clusters merged and clusters relabelled
     by :func:`canonical_encoder`, so the picture does not jump). Right: the curve
     ``(I(X;T), I(T;Y))``, the current point, its level line of slope
@@ -276,8 +298,11 @@ def ib_explorer(
     def draw(fig, shown, beta):
         _draw_ib(fig, shown, curve, px)
 
+    def live(fig, shown, beta):
+        return _live_ib(fig, shown, px)
+
     explorer = Explorer(
-        {"beta": slider}, compute, draw, figsize=(7.5, 3.2),
+        {"beta": slider}, compute, draw, live=live, figsize=(7.5, 3.2),
         title="Information bottleneck: min I(X;T) - beta I(T;Y)",
         readout=lambda s: (
             f"beta = {s['beta']:.3g}: I(X;T) = {s['i_xt']:.4f} bits, "
@@ -410,26 +435,37 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
                                     description="noise p", readout_format=".2f"),
     }
     grid = np.linspace(0, 1, 201)
+    curves = {name: binary_channel_capacity(name, grid) for name in CHANNELS}
 
     def draw(fig, shown, kind, flip):
+        # The frame is the same for every channel: its curve and the label that
+        # names it move with the dropdown, in the live layer.
         ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
-        ax_c.plot(grid, binary_channel_capacity(kind, grid), color="0.5",
-                  label="closed form")
-        ax_c.plot([flip], [shown["capacity"]], "D", color=OKABE_ITO[4],
-                  label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
-        ax_c.set_xlabel(f"noise probability p ({kind})")
+        # The limits autoscaling gives a curve over [0, 1] (5% margins), and
+        # two bars of width 0.8 at 0 and 1: fixed.
+        ax_c.set_xlim(-0.05, 1.05)
         ax_c.set_ylabel("capacity [bits per use]")
         ax_c.set_ylim(-0.03, 1.05)
-        # Above the axes: every channel's curve runs through the top corners.
-        ax_c.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2,
-                    borderaxespad=0.2)
-        ax_p.bar([0, 1], shown["input_distribution"], color=OKABE_ITO[:2])
         ax_p.set_xticks([0, 1])
+        ax_p.set_xlim(-0.49, 1.49)
         ax_p.set_ylim(0, 1)
         ax_p.set_xlabel("input x")
         ax_p.set_title("optimal input p(x)")
 
-    return Explorer(sliders, capacity_point, draw, figsize=(7.5, 3.3),
+    def live(fig, shown, kind, flip):
+        ax_c, ax_p = fig.axes
+        (curve,) = ax_c.plot(grid, curves[kind], color="0.5", label="closed form")
+        (point,) = ax_c.plot([flip], [shown["capacity"]], "D", color=OKABE_ITO[4],
+                             label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
+        ax_c.set_xlabel(f"noise probability p ({kind})")
+        # Above the axes: every channel's curve runs through the top corners.
+        legend = ax_c.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2,
+                             borderaxespad=0.2)
+        bars = ax_p.bar([0, 1], shown["input_distribution"], color=OKABE_ITO[:2])
+        # The x-axis carries the label naming the channel.
+        return [curve, point, ax_c.xaxis, legend, *bars]
+
+    return Explorer(sliders, capacity_point, draw, live=live, figsize=(7.5, 3.3),
                     title="Channel capacity by Blahut-Arimoto",
                     readout=lambda s: (
                         f"capacity {s['capacity']:.4f} bits per use "

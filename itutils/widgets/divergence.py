@@ -18,7 +18,9 @@ Taught in ``notebooks/02_kl_cross_entropy.ipynb``.
 from __future__ import annotations
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
+from matplotlib.lines import Line2D
 from scipy.integrate import simpson
 from scipy.special import logsumexp
 from scipy.stats import norm
@@ -328,35 +330,57 @@ _X_RANGE = (-8.0, 8.0)
 _DENSITY_TOP = 2.1  # the narrowest Q (sd 0.2) peaks at 1.995
 _NATS_CAP = 4.0
 _KL_X = np.linspace(*_X_RANGE, 801)
+_BAR_WIDTH = 0.8  # matplotlib's default
+
+
+def _bar_xlim(n: int) -> tuple[float, float]:
+    """The x limits matplotlib's autoscale gives ``n`` bars at 0, 1, ..., n-1.
+
+    Fixed by ``draw``: the bars are live, and a live artist must not move the
+    axes (the frame's pixels are kept from one move to the next).
+    """
+    margin = matplotlib.rcParams["axes.xmargin"] * (n - 1 + _BAR_WIDTH)
+    return (-_BAR_WIDTH / 2 - margin, n - 1 + _BAR_WIDTH / 2 + margin)
 
 
 def _draw_kl(fig, result, mu, sigma):
+    """The frame: P's density, both axes and the bars' legend (live adds the rest)."""
     with course_style():
         ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         ax_d.plot(_KL_X, norm.pdf(_KL_X), color=OKABE_ITO[3], label="P = N(0, 1)")
-        ax_d.plot(_KL_X, norm.pdf(_KL_X, mu, sigma), color=OKABE_ITO[4],
-                  linestyle="--", label=f"Q = N({mu:.2f}, {sigma:.2f}²)")
         ax_d.set(xlabel="x", ylabel="density", xlim=_X_RANGE, ylim=(0, _DENSITY_TOP))
-        ax_d.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2,
-                    frameon=False, borderaxespad=0.2)
+        ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
+        ax_b.set(ylabel="nats", xlim=_bar_xlim(3), ylim=(0, _NATS_CAP * 1.2))
+        # The legend names the closed-form marks by their look; they come and go.
+        closed_form = Line2D([], [], color="k", marker="_", linestyle="None", mew=2,
+                             markersize=30, label="closed form")
+        ax_b.legend(handles=[closed_form], loc="lower left",
+                    bbox_to_anchor=(0.0, 1.0), frameon=False, borderaxespad=0.2)
+
+
+def _live_kl(fig, result, mu, sigma):
+    """What moves with Q: its density, the legend naming it, bars and marks."""
+    ax_d, ax_b = fig.axes
+    with course_style():
+        (q_line,) = ax_d.plot(_KL_X, norm.pdf(_KL_X, mu, sigma), color=OKABE_ITO[4],
+                              linestyle="--", label=f"Q = N({mu:.2f}, {sigma:.2f}²)")
+        legend = ax_d.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2,
+                             frameon=False, borderaxespad=0.2)
 
         numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
         drawn = [min(v, _NATS_CAP) for v in numeric]
-        bars = ax_b.bar(range(3), drawn, color=OKABE_ITO[:3], edgecolor="black",
-                        linewidth=0.5)
+        bars = ax_b.bar(range(3), drawn, width=_BAR_WIDTH, color=OKABE_ITO[:3],
+                          edgecolor="black", linewidth=0.5)
+        labels = []
         for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
             bar.set_hatch("xx" if value > _NATS_CAP else hatch)
-            ax_b.annotate(f"{value:.2f}", (bar.get_x() + bar.get_width() / 2,
-                                           bar.get_height()),
-                          xytext=(0, 2), textcoords="offset points",
-                          ha="center", va="bottom")
+            labels.append(ax_b.annotate(
+                f"{value:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom"))
         closed = [min(result["kl_pq_closed"], _NATS_CAP),
                   min(result["kl_qp_closed"], _NATS_CAP)]
-        ax_b.plot([0, 1], closed, "k_", mew=2, markersize=30, label="closed form")
-        ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
-        ax_b.set(ylabel="nats", ylim=(0, _NATS_CAP * 1.2))
-        ax_b.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False,
-                    borderaxespad=0.2)
+        marks = ax_b.plot([0, 1], closed, "k_", mew=2, markersize=30)
+    return [q_line, legend, *bars, *marks, *labels]
 
 
 def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
@@ -398,7 +422,8 @@ def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
         "sigma": widgets.FloatSlider(value=sigma, min=0.2, max=3.0, step=0.05,
                                      description="sd of Q"),
     }
-    return Explorer(sliders, gaussian_divergences, _draw_kl, figsize=(7.5, 3.4),
+    return Explorer(sliders, gaussian_divergences, _draw_kl, live=_live_kl,
+                    figsize=(7.5, 3.4),
                     title="KL is not symmetric: P = N(0, 1) against Q",
                     readout=lambda s: (
                         f"D_KL(P||Q) = {s['kl_pq']:.4f} nats (closed form "
@@ -408,16 +433,13 @@ def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
 
 
 def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
+    """The frame: the loss curve and both axes (live adds the bars and the point)."""
     with course_style():
         ax_p, ax_l = fig.subplots(1, 2)
-        probs = result["probabilities"]
-        colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
-                  for i in range(len(probs))]
-        bars = ax_p.bar(range(len(probs)), probs, color=colors)
-        bars[true_class].set_hatch("//")
-        ax_p.bar_label(bars, fmt="%.3f")
+        n_classes = len(other_logits) + 1
         ax_p.set_ylim(0, 1.15)
-        ax_p.set_xticks(range(len(probs)))
+        ax_p.set_xlim(_bar_xlim(n_classes))
+        ax_p.set_xticks(range(n_classes))
         ax_p.set_xlabel("class (hatched orange = true)")
         ax_p.set_ylabel("softmax probability")
         grid = np.linspace(-5.0, 10.0, 151)
@@ -427,11 +449,26 @@ def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
         rows[:, true_class] = grid
         losses = -log_softmax(rows, axis=1)[:, true_class]
         ax_l.plot(grid, losses, color=OKABE_ITO[3])
-        ax_l.plot([true_logit], [result["loss_nats"]], "o", color=OKABE_ITO[0],
-                  markersize=9)
+        # The point stays on the curve: fix the limits the curve gives.
+        ax_l.set(xlim=ax_l.get_xlim(), ylim=ax_l.get_ylim())
         ax_l.set_xlabel("logit of the true class")
         ax_l.set_ylabel("cross-entropy loss (nats)")
+
+
+def _live_logit(fig, result, true_logit, *, true_class):
+    """The probability bars with their values, the point on the curve, the title."""
+    ax_p, ax_l = fig.axes
+    with course_style():
+        probs = result["probabilities"]
+        colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
+                  for i in range(len(probs))]
+        bars = ax_p.bar(range(len(probs)), probs, width=_BAR_WIDTH, color=colors)
+        bars[true_class].set_hatch("//")
+        labels = ax_p.bar_label(bars, fmt="%.3f")
+        (point,) = ax_l.plot([true_logit], [result["loss_nats"]], "o",
+                             color=OKABE_ITO[0], markersize=9)
         ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats")
+    return [*bars, *labels, point, ax_l.title]
 
 
 def logit_explorer(
@@ -479,11 +516,14 @@ def logit_explorer(
     def draw(fig, result, true_logit):
         _draw_logit(fig, result, true_logit, other_logits=others, true_class=true_class)
 
+    def live(fig, result, true_logit):
+        return _live_logit(fig, result, true_logit, true_class=true_class)
+
     sliders = {
         "true_logit": widgets.FloatSlider(value=true_logit, min=-5.0, max=10.0,
                                           step=0.1, description="true logit"),
     }
-    return Explorer(sliders, compute, draw, figsize=(7.5, 3.3),
+    return Explorer(sliders, compute, draw, live=live, figsize=(7.5, 3.3),
                     title="Cross-entropy loss of a softmax classifier",
                     readout=lambda s: (
                         f"P(true class) = {s['probabilities'][true_class]:.4f}; "

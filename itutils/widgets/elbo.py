@@ -18,6 +18,8 @@ import math
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from itutils.style import OKABE_ITO
@@ -79,24 +81,40 @@ def kl_mc_view(
     }
 
 
-def _draw_kl(fig, shown, n_samples, xlim=None, ymax=None):
+def _draw_kl(fig, shown, xlim, ymax, **_values):
+    """The frame: one scale for every S, the axis labels and the legend."""
     ax = fig.subplots()
-    estimates = shown["estimates"]
-    # With xlim: the same 30 bins for every S, so bar heights compare.
-    bins = np.linspace(*xlim, 31) if xlim is not None else 30
-    ax.hist(estimates, bins=bins, color=OKABE_ITO[1],
-            label=f"{len(estimates)} estimates")
-    ax.axvline(shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
-               label="closed form")
-    ax.axvline(shown["mean_nats"], color="k", ls="--", label="their mean")
-    if xlim is not None:  # one scale for every S, so that the narrowing shows
-        ax.set_xlim(*xlim)
-    if ymax is not None:
-        ax.set_ylim(0, ymax)
+    ax.set_xlim(*xlim)  # one scale for every S, so that the narrowing shows
+    ax.set_ylim(0, ymax)
     ax.set_xlabel("estimate of D_KL(q(z|x) || p(z)) (nats)")
     ax.set_ylabel("count")
+    # The legend names the live histogram and lines by their look.
+    handles = [
+        Patch(facecolor=OKABE_ITO[1], label=f"{len(shown['estimates'])} estimates"),
+        Line2D([], [], color=OKABE_ITO[4], lw=2.5, label="closed form"),
+        Line2D([], [], color="k", ls="--", label="their mean"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+              borderaxespad=0)
+
+
+def _live_kl(fig, shown, n_samples, xlim):
+    """What S changes: the histogram, the estimates' mean, the spread in the
+    title. The closed form does not change, but is painted again over the
+    bars, as a new figure draws it."""
+    (ax,) = fig.axes
+    # The same 30 bins for every S, so bar heights compare. One filled step
+    # patch paints the same pixels as ax.hist's 30 adjacent bars, at a
+    # fraction of the cost of adding 30 patches.
+    edges = np.linspace(*xlim, 31)
+    counts, _ = np.histogram(shown["estimates"], edges)
+    bars = ax.stairs(counts, edges, fill=True, color=OKABE_ITO[1],
+                     label=f"{len(shown['estimates'])} estimates")
+    closed = ax.axvline(shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
+                        label="closed form")
+    mean = ax.axvline(shown["mean_nats"], color="k", ls="--", label="their mean")
     ax.set_title(f"S = {n_samples}: spread {shown['std_nats']:.4f} nats")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    return [bars, closed, mean, ax.title]
 
 
 def kl_mc_explorer(
@@ -107,26 +125,34 @@ def kl_mc_explorer(
     Notes
     -----
     ``notebooks/06_elbo.ipynb``, section "The KL term: closed form and Monte
-    Carlo".
+    Carlo". The estimates for every S are computed once, when the explorer is
+    built (:func:`kl_mc_view` is seeded); a move looks them up.
     """
     mu, logvar = mu.detach().reshape(-1), logvar.detach().reshape(-1)
+    # Every S the slider offers, computed once (seeded: the numbers a new call
+    # gives), so a move looks its view up; sampling S = 10000 alone takes
+    # 0.1-0.2 s. The five views hold 500 estimates.
+    views = {s: kl_mc_view(mu, logvar, s, n_repeats) for s in KL_SAMPLE_SIZES}
     # The x-axis is fixed by the widest histogram (the smallest S).
-    views = {s: kl_mc_view(mu, logvar, s, n_repeats)["estimates"]
-             for s in KL_SAMPLE_SIZES}
-    widest = views[min(KL_SAMPLE_SIZES)]
+    widest = views[min(KL_SAMPLE_SIZES)]["estimates"]
     xlim = (float(widest.min()), float(widest.max()))
     # ... and the y-axis by the tallest bar of any S (the narrowest histogram).
     edges = np.linspace(*xlim, 31)
-    ymax = 1.05 * max(np.histogram(np.clip(e, *xlim), edges)[0].max()
-                      for e in views.values())
+    ymax = 1.05 * max(np.histogram(np.clip(v["estimates"], *xlim), edges)[0].max()
+                      for v in views.values())
+
+    def compute(n_samples):
+        return dict(views[n_samples])
+
     slider = widgets.SelectionSlider(
         options=list(KL_SAMPLE_SIZES), value=n_samples, description="samples S",
         continuous_update=False,
     )
     return Explorer(
         {"n_samples": slider},
-        lambda n_samples: kl_mc_view(mu, logvar, n_samples, n_repeats),
-        lambda fig, shown, n_samples: _draw_kl(fig, shown, n_samples, xlim, ymax),
+        compute,
+        lambda fig, shown, n_samples: _draw_kl(fig, shown, xlim, ymax),
+        live=lambda fig, shown, n_samples: _live_kl(fig, shown, n_samples, xlim),
         figsize=(7.5, 3.2),
         title="Monte Carlo KL: mean and spread as the sample grows",
         readout=lambda s: (
@@ -185,7 +211,8 @@ def iwae_curve(
     }
 
 
-def _draw_iwae(fig, shown, k):
+def _draw_iwae(fig, shown, **_values):
+    """The frame: the curve of L_k, the ELBO (and log p(x)), fixed axes, legend."""
     ax = fig.subplots()
     ax.semilogx(shown["ks"], shown["bounds_nats"], "o-", color=OKABE_ITO[3],
                 label="mean L_k")
@@ -195,19 +222,29 @@ def _draw_iwae(fig, shown, k):
         ax.axhline(shown["log_px_nats"], color="k", ls=":", lw=2,
                    label="log p(x), exact")
         levels.append(shown["log_px_nats"])
-    # A label of fixed length: the legend keeps its place as k changes.
-    ax.plot([k], [shown["bound_nats"]], "D", ms=10, color=OKABE_ITO[4],
-            label="L_k at the chosen k")
     # Fixed limits and five ticks: the axis does not move with the slider.
+    ax.set_xlim(ax.get_xlim())  # the curve's; the live marker lies on it
     low, high = min(levels), max(levels)
     pad = 0.1 * (high - low) + 1e-3
     ax.set_ylim(low - pad, high + pad)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=5))
     ax.set_xlabel("importance samples k")
     ax.set_ylabel("mean bound (nats)")
+    # A label of fixed length: the legend keeps its place as k changes.
+    chosen = Line2D([], [], ls="None", marker="D", ms=10, color=OKABE_ITO[4],
+                    label="L_k at the chosen k")
+    ax.legend(handles=[*ax.get_lines(), chosen], loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+def _live_iwae(fig, shown, k):
+    """The chosen k on the curve, and its bound and gain in the title."""
+    (ax,) = fig.axes
+    (marker,) = ax.plot([k], [shown["bound_nats"]], "D", ms=10, color=OKABE_ITO[4],
+                        label="L_k at the chosen k")
     ax.set_title(f"L_{k} = {shown['bound_nats']:.3f} nats, "
                  f"{shown['gain_nats']:.3f} above the ELBO")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    return [marker, ax.title]
 
 
 def iwae_explorer(model: VAE, x: torch.Tensor, ks=IWAE_KS, k: int = 1,
@@ -252,6 +289,7 @@ def iwae_explorer(model: VAE, x: torch.Tensor, ks=IWAE_KS, k: int = 1,
         options=list(table["ks"]), value=k, description="k",
         continuous_update=False,
     )
-    return Explorer({"k": slider}, compute, _draw_iwae, figsize=(7.5, 3.2),
+    return Explorer({"k": slider}, compute, _draw_iwae, live=_live_iwae,
+                    figsize=(7.5, 3.2),
                     title="Importance-weighted bounds tighten with k",
                     readout=readout)

@@ -16,7 +16,9 @@ Taught in ``notebooks/05_loss_functions.ipynb``.
 from __future__ import annotations
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from itutils.losses import (
@@ -113,43 +115,69 @@ MAX_CLASSES = 20
 LOSS_YMAX = 1.25 * np.log(MAX_CLASSES)
 
 
-def _draw_smoothing(fig, shown, eps, variant, n_classes):
+def _draw_smoothing(fig, shown, **_values):
+    """The frame: both axes at one scale for every setting, and the legend.
+
+    Nothing here depends on eps, the variant or K: the live layer
+    (:func:`_live_smoothing`) draws the bars and curves, so every control
+    moves without a new figure.
+    """
     ax_t, ax_l = fig.subplots(1, 2, gridspec_kw={"width_ratios": (1.0, 1.7)})
-    k = np.arange(n_classes)
-    ax_t.bar(k, shown["target"], color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
     ax_t.set_xlim(-0.7, MAX_CLASSES - 0.3)
     ax_t.set_ylim(0, 1.05)
     ax_t.set_xlabel("class (0 is true)")
     ax_t.set_ylabel("target probability")
     ax_t.set_title("smoothed target q'")
 
-    ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.5", ls="--",
-              label="one-hot")
-    ax_l.plot(shown["gaps"], shown["loss_nats"], color=CURVE_COLOR, ls="-",
-              label="smoothed")
-    gap = shown["gap"]
-    # The marker's legend entry is always there, so the legend keeps its size.
-    visible = np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]
-    point = ([gap], [shown["min_loss_nats"]]) if visible else ([], [])
-    ax_l.plot(*point, "o", color=OPTIMUM_COLOR, label="minimum H(q')")
-    if visible:
-        ax_l.axvline(gap, color=OPTIMUM_COLOR, ls=":", lw=1.5)
-    else:
-        where = "+inf" if gap > 0 else "-inf"
-        ax_l.text(0.5, 0.9, f"optimum at gap {where}", transform=ax_l.transAxes,
-                  ha="center", color=OPTIMUM_COLOR)
     ax_l.set_xlim(GAP_GRID[0], GAP_GRID[-1])
     ax_l.set_ylim(0, LOSS_YMAX)
     ax_l.set_xlabel("logit gap z_true - z_wrong")
     ax_l.set_ylabel("expected loss (nats)")
     ax_l.set_title("loss against the logit gap")
-    # Outside the axes, at a fixed place: it never covers a curve or moves.
-    ax_l.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    # Few tick labels: text is most of a redraw's cost (slider latency).
+    # The legend names the live curves by their look. It always has the
+    # marker's entry, and sits outside the axes at a fixed place: it keeps
+    # its size, never covers a curve and never moves.
+    handles = [
+        Line2D([], [], color="0.5", ls="--", label="one-hot"),
+        Line2D([], [], color=CURVE_COLOR, ls="-", label="smoothed"),
+        Line2D([], [], color=OPTIMUM_COLOR, ls="None", marker="o",
+               label="minimum H(q')"),
+    ]
+    ax_l.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                borderaxespad=0.0)
+    # Few tick labels: text is most of the cost of drawing the frame. With
+    # fixed limits the ticks are the same for every K.
     ax_t.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     for ax in (ax_t, ax_l):
         ax.locator_params(axis="y", nbins=4)
     ax_l.locator_params(axis="x", nbins=5)
+
+
+def _live_smoothing(fig, shown, **_values):
+    """What eps, the variant and K change: the target's bars, both loss
+    curves, and the optimum (a marker and line, or a note when it is at an
+    infinite gap)."""
+    ax_t, ax_l = fig.axes
+    target = shown["target"]
+    n_classes = target.size
+    bars = ax_t.bar(np.arange(n_classes), target,
+                    color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
+    (one_hot,) = ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.5",
+                           ls="--", label="one-hot")
+    (curve,) = ax_l.plot(shown["gaps"], shown["loss_nats"], color=CURVE_COLOR,
+                         ls="-", label="smoothed")
+    gap = shown["gap"]
+    visible = np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]
+    point = ([gap], [shown["min_loss_nats"]]) if visible else ([], [])
+    (marker,) = ax_l.plot(*point, "o", color=OPTIMUM_COLOR, label="minimum H(q')")
+    if visible:
+        optimum = ax_l.axvline(gap, color=OPTIMUM_COLOR, ls=":", lw=1.5)
+    else:
+        where = "+inf" if gap > 0 else "-inf"
+        optimum = ax_l.text(0.5, 0.9, f"optimum at gap {where}",
+                            transform=ax_l.transAxes, ha="center",
+                            color=OPTIMUM_COLOR)
+    return [*bars, one_hot, curve, marker, optimum]
 
 
 def label_smoothing_explorer(
@@ -177,7 +205,8 @@ def label_smoothing_explorer(
         "n_classes": widgets.IntSlider(value=n_classes, min=2, max=MAX_CLASSES,
                                        description="K classes"),
     }
-    return Explorer(sliders, smoothing_view, _draw_smoothing, figsize=(7.5, 3.4),
+    return Explorer(sliders, smoothing_view, _draw_smoothing, live=_live_smoothing,
+                    figsize=(7.5, 3.4),
                     title="Label smoothing: the target and the loss it sets",
                     readout=lambda s: (
                         f"true-class target {s['p_true']:.4f}; minimum loss "
@@ -204,23 +233,38 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
     def compute(temperature):
         return temperature_view(temperature, logits)
 
-    def draw(fig, shown, temperature):
+    k = np.arange(logits.size)
+
+    def draw(fig, shown, **_values):
+        """The frame: axes, the logits as tick labels, the legend."""
         ax = fig.subplots()
-        k = np.arange(logits.size)
-        ax.bar(k, shown["probs"], color=CURVE_COLOR)
-        ax.axhline(1 / logits.size, color="0.3", ls=":", lw=1.5, label="uniform 1/K")
+        # The x limits matplotlib's autoscale gives the bars (width 0.8), fixed
+        # here: the bars are live, and must not move the axes.
+        margin = matplotlib.rcParams["axes.xmargin"] * (logits.size - 1 + 0.8)
+        ax.set_xlim(-0.4 - margin, logits.size - 1 + 0.4 + margin)
         ax.set_ylim(0, 1.05)
         ax.set_xticks(k, [f"z={z:g}" for z in logits])
         ax.set_ylabel("softmax(z / T)")
+        # Outside the axes: with any logits, a bar may reach any corner.
+        uniform = Line2D([], [], color="0.3", ls=":", lw=1.5, label="uniform 1/K")
+        ax.legend(handles=[uniform], loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0)
+
+    def live(fig, shown, temperature):
+        """The bars, the uniform line over them, and the title's numbers."""
+        (ax,) = fig.axes
+        bars = ax.bar(k, shown["probs"], color=CURVE_COLOR)
+        uniform = ax.axhline(1 / logits.size, color="0.3", ls=":", lw=1.5,
+                             label="uniform 1/K")
         ax.set_title(f"T = {temperature:.3g}: entropy {shown['entropy_bits']:.4f} "
                      f"bits, top p = {shown['confidence']:.4f}")
-        # Outside the axes: with any logits, a bar may reach any corner.
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+        return [*bars, uniform, ax.title]
 
     slider = widgets.FloatLogSlider(value=temperature, base=10, min=-1.5, max=1.5,
                                     step=0.01, description="T",
                                     readout_format=".3g")
-    return Explorer({"temperature": slider}, compute, draw, figsize=(7, 3.4),
+    return Explorer({"temperature": slider}, compute, draw, live=live,
+                    figsize=(7, 3.4),
                     title="Softmax temperature: T < 1 sharpens, T > 1 flattens",
                     readout=lambda s: (
                         f"confidence {s['confidence']:.4f}; entropy "

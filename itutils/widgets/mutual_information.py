@@ -14,22 +14,24 @@
 
 The pure functions are cached on the slider values
 (:func:`functools.lru_cache`), so moving back to a setting is instant and a
-new one costs a few tens of milliseconds. Each explorer also gives the
-panel an ``update`` that moves the artists of the figure it drew instead
-of drawing a new one (used where the panel supports it).
+new one costs a few tens of milliseconds. Each explorer draws its frame
+once (axes, ticks, reference curves, legend) and repaints only its live
+layer on a move (the estimates, titles and tick labels that change; see
+:mod:`itutils.widgets._panel`): no control changes the axes, so no move
+draws a new figure.
 
 Taught in ``notebooks/03_mutual_information.ipynb``.
 """
 
 from __future__ import annotations
 
-import inspect
 from contextlib import contextmanager
 from functools import lru_cache
 
 import ipywidgets as widgets
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 
 from itutils.estimators import (
     ksg_mutual_information,
@@ -235,13 +237,6 @@ def discrete_estimates(n: int, pxy=None, repeats: int = 10) -> dict:
     return dict(_discrete_cached(key, int(n), int(repeats)))
 
 
-def _panel(sliders, compute, draw, update, **kwargs):
-    """An :class:`Explorer`, with the fast ``update`` path where it exists."""
-    if "update" in inspect.signature(Explorer).parameters:
-        kwargs["update"] = update
-    return Explorer(sliders, compute, draw, **kwargs)
-
-
 # --- KSG over seeds ---------------------------------------------------------
 
 
@@ -250,43 +245,45 @@ def _ksg_title(result):
 
 
 def _draw_ksg(fig, result, rho, n):
+    """The frame: both axes, the truth curve and the legend (the live layer
+    adds the sample, the estimates and the titles)."""
     ax_s, ax_m = fig.subplots(1, 2)
-    x, y = correlated_gaussian_pair(rho, n, seed=0)
-    # One Line2D of markers draws far faster than a scatter collection.
-    (fig.sample,) = ax_s.plot(x, y, "o", ms=3, alpha=0.5, mec="none",
-                              color=OKABE_ITO[3])
     ax_s.set(xlim=(-4.5, 4.5), ylim=(-4.5, 4.5), xlabel="x", ylabel="y")
     ax_s.locator_params(nbins=4)
-    fig.sample_title = ax_s.set_title(f"one sample, N = {n}")
     grid = np.linspace(-0.99, 0.99, 199)
-    ax_m.plot(grid, gaussian_mutual_information(grid, base=np.e), color="k",
-              label="truth")
-    est = result["estimates"]
-    (fig.dots,) = ax_m.plot([rho] * len(est), est, "o", ms=4, alpha=0.6,
-                            color=OKABE_ITO[0], label=f"{len(est)} samples")
-    mean, sd = result["mean"], result["sd"]
-    (fig.bar,) = ax_m.plot([rho, rho], [mean - sd, mean + sd], "-", lw=2.5,
-                           color=OKABE_ITO[4])
-    (fig.mean,) = ax_m.plot([rho], [mean], "D", ms=7, color=OKABE_ITO[4],
-                            label="mean ± sd")
+    (truth,) = ax_m.plot(grid, gaussian_mutual_information(grid, base=np.e),
+                         color="k", label="truth")
     ax_m.set(xlim=(-1, 1), ylim=(-0.1, 2.0), xlabel="rho",
              ylabel="I(X; Y) in nats")
-    fig.mean_title = ax_m.set_title(_ksg_title(result))
     ax_m.locator_params(nbins=4)  # few tick labels: text is most of a redraw
+    # The legend names the live markers by their look (the markers come and
+    # go with each move; the number of repeats does not).
+    dots = Line2D([], [], ls="none", marker="o", ms=4, alpha=0.6,
+                  color=OKABE_ITO[0])
+    mean = Line2D([], [], ls="none", marker="D", ms=7, color=OKABE_ITO[4])
     # Upper centre: above the curve's low middle, where no estimate lands.
-    ax_m.legend(loc="upper center")
+    ax_m.legend([truth, dots, mean],
+                ["truth", f"{len(result['estimates'])} samples", "mean ± sd"],
+                loc="upper center")
 
 
-def _update_ksg(fig, result, rho, n):
+def _live_ksg(fig, result, rho, n):
+    """What moves with rho and N: the sample, the estimates, both titles."""
+    ax_s, ax_m = fig.axes
     x, y = correlated_gaussian_pair(rho, n, seed=0)
-    fig.sample.set_data(x, y)
-    fig.sample_title.set_text(f"one sample, N = {n}")
+    # One Line2D of markers draws far faster than a scatter collection.
+    (sample,) = ax_s.plot(x, y, "o", ms=3, alpha=0.5, mec="none",
+                          color=OKABE_ITO[3])
+    ax_s.set_title(f"one sample, N = {n}")
     est = result["estimates"]
-    fig.dots.set_data([rho] * len(est), est)
+    (dots,) = ax_m.plot([rho] * len(est), est, "o", ms=4, alpha=0.6,
+                        color=OKABE_ITO[0])
     mean, sd = result["mean"], result["sd"]
-    fig.bar.set_data([rho, rho], [mean - sd, mean + sd])
-    fig.mean.set_data([rho], [mean])
-    fig.mean_title.set_text(_ksg_title(result))
+    (bar,) = ax_m.plot([rho, rho], [mean - sd, mean + sd], "-", lw=2.5,
+                       color=OKABE_ITO[4])
+    (dot,) = ax_m.plot([rho], [mean], "D", ms=7, color=OKABE_ITO[4])
+    ax_m.set_title(_ksg_title(result))
+    return [sample, ax_s.title, dots, bar, dot, ax_m.title]
 
 
 def ksg_explorer(rho: float = 0.6, n: int = 200, k: int = 3, repeats: int = 10):
@@ -302,12 +299,12 @@ def ksg_explorer(rho: float = 0.6, n: int = 200, k: int = 3, repeats: int = 10):
                                      description="N (log)"),
     }
     title = f"KSG (k={k}) over {repeats} seeded samples vs the analytic MI"
-    return _panel(sliders, compute, _draw_ksg, _update_ksg, figsize=(7.5, 3.6),
-                  title=title,
-                  readout=lambda s: (
-                      f"KSG {s['mean']:.4f} +- {s['sd']:.4f} nats over "
-                      f"{len(s['estimates'])} samples; "
-                      f"analytic {s['analytic']:.4f} nats"))
+    return Explorer(sliders, compute, _draw_ksg, live=_live_ksg,
+                    figsize=(7.5, 3.6), title=title,
+                    readout=lambda s: (
+                        f"KSG {s['mean']:.4f} +- {s['sd']:.4f} nats over "
+                        f"{len(s['estimates'])} samples; "
+                        f"analytic {s['analytic']:.4f} nats"))
 
 
 # --- plug-in and corrected discrete MI --------------------------------------
@@ -319,25 +316,24 @@ _DISCRETE_STYLES = {"plugin": ("o", "-"), "miller_madow": ("^", "--"),
 
 
 def _draw_discrete(fig, result, n, *, curves):
+    """The frame: the curves over every N, their bands, the truth, the legend
+    (the live layer adds the current N's estimates and the title)."""
     ax = fig.subplots()
     sizes = np.array(DISCRETE_SAMPLE_SIZES)
-    fig.current = {}
     for i, (name, label) in enumerate(_DISCRETE_LABELS.items()):
         colour = OKABE_ITO[i]
-        marker, style = _DISCRETE_STYLES[name]
+        _, style = _DISCRETE_STYLES[name]
         mean = np.array([c[f"{name}_mean"] for c in curves])
         sd = np.array([c[f"{name}_sd"] for c in curves])
         ax.plot(sizes, mean, ls=style, color=colour, label=label)
         ax.fill_between(sizes, mean - sd, mean + sd, color=colour, alpha=0.15)
-        m, s = result[f"{name}_mean"], result[f"{name}_sd"]
-        (bar,) = ax.plot([n, n], [m - s, m + s], "-", lw=2.5, color=colour)
-        (dot,) = ax.plot([n], [m], marker, ms=8, color=colour, mec="k")
-        fig.current[name] = (bar, dot)
-    ax.axhline(result["truth"], color="k", ls=":", label="true MI")
+    ax.axhline(curves[0]["truth"], color="k", ls=":", label="true MI")
     ax.set_xscale("log")
     ax.set_xlabel("sample size N")
     ax.set_ylabel("I(X; Y) in bits")
-    fig.discrete_title = ax.set_title(_discrete_title(result, n))
+    # The live bars span the bands at their N, so these limits hold them;
+    # fixed, they never rescale as the live artists come and go.
+    ax.set(xlim=ax.get_xlim(), ylim=ax.get_ylim())
     ax.locator_params(axis="y", nbins=4)  # few tick labels: text is most of a redraw
     # The curves fall from the top left towards the truth: the top right is free.
     ax.legend(loc="upper right")
@@ -348,12 +344,18 @@ def _discrete_title(result, n):
             f"truth {result['truth']:.3f} bits")
 
 
-def _update_discrete(fig, result, n):
-    for name, (bar, dot) in fig.current.items():
+def _live_discrete(fig, result, n):
+    """What moves with N: each estimate's mean ± sd at N, and the title."""
+    ax = fig.axes[0]
+    artists = []
+    for i, name in enumerate(_DISCRETE_LABELS):
+        colour = OKABE_ITO[i]
+        marker, _ = _DISCRETE_STYLES[name]
         m, s = result[f"{name}_mean"], result[f"{name}_sd"]
-        bar.set_data([n, n], [m - s, m + s])
-        dot.set_data([n], [m])
-    fig.discrete_title.set_text(_discrete_title(result, n))
+        artists += ax.plot([n, n], [m - s, m + s], "-", lw=2.5, color=colour)
+        artists += ax.plot([n], [m], marker, ms=8, color=colour, mec="k")
+    ax.set_title(_discrete_title(result, n))
+    return [*artists, ax.title]
 
 
 def discrete_mi_explorer(pxy=None, n: int = 100, repeats: int = 10):
@@ -372,12 +374,14 @@ def discrete_mi_explorer(pxy=None, n: int = 100, repeats: int = 10):
         "n": widgets.SelectionSlider(options=DISCRETE_SAMPLE_SIZES, value=n,
                                      description="N (log)"),
     }
-    return _panel(sliders, compute, draw, _update_discrete, figsize=(7.5, 3.8),
-                  title="Plug-in MI is biased upward; corrections vs the truth",
-                  readout=lambda s: (
-                      f"truth {s['truth']:.4f} bits; plug-in {s['plugin_mean']:.4f}, "
-                      f"Miller-Madow {s['miller_madow_mean']:.4f}, bias-corrected "
-                      f"{s['bias_corrected_mean']:.4f} bits (means over samples)"))
+    return Explorer(sliders, compute, draw, live=_live_discrete,
+                    figsize=(7.5, 3.8),
+                    title="Plug-in MI is biased upward; corrections vs the truth",
+                    readout=lambda s: (
+                        f"truth {s['truth']:.4f} bits; plug-in "
+                        f"{s['plugin_mean']:.4f}, Miller-Madow "
+                        f"{s['miller_madow_mean']:.4f}, bias-corrected "
+                        f"{s['bias_corrected_mean']:.4f} bits (means over samples)"))
 
 
 # --- variational bounds with the optimal critic -------------------------------
@@ -495,47 +499,46 @@ def _tick_labels(result) -> list[str]:
 
 
 def _draw_variational(fig, result, mi, n):
+    """The frame: the axes, the three strips' ticks and the legend (the live
+    layer adds the estimates, the truth, the ceiling, tick labels and title)."""
     ax = fig.subplots()
-    fig.strips = {}
-    for i, name in enumerate(_BOUND_NAMES):
-        est = np.array(result[name])
-        (dots,) = ax.plot(i + _strip_offsets(len(est)), est, "o", ms=3.5, alpha=0.5,
-                          mec="none", color=_COLOURS[name])
-        m, s = result[f"{name}_mean"], result[f"{name}_sd"]
-        (bar,) = ax.plot([i + 0.38, i + 0.38], [m - s, m + s], "-", lw=2.5,
-                         color="k")
-        (dot,) = ax.plot([i + 0.38], [m], "D", ms=7, color="k", label="mean ± sd")
-        fig.strips[name] = (i, dots, bar, dot)
-    # A grey stand-in: the dots' colour says which bound, not what they are.
-    ax.plot([], [], "o", ms=5, color="0.5", label="one batch each")
-    fig.truth = ax.axhline(result["truth"], color="k", ls="--", lw=1.5,
-                           label="true MI")
-    fig.ceiling = ax.axhline(result["log_n"], color=_COLOURS["infonce"], ls=":",
-                             lw=2, label="log N")
-    ax.set_xticks(range(3), _tick_labels(result))
+    ax.set_xticks(range(3))
     ax.set_xlim(-0.5, 2.6)
     ax.set_ylim(*VARIATIONAL_YLIM)
     ax.set_ylabel("estimate in nats")
-    fig.variational_title = ax.set_title(_variational_title(result))
+    # The legend names the live artists by their look. A grey stand-in for
+    # the dots: their colour says which bound, not what they are.
+    handles = {
+        "one batch each": Line2D([], [], ls="none", marker="o", ms=5,
+                                 color="0.5"),
+        "mean ± sd": Line2D([], [], ls="none", marker="D", ms=7, color="k"),
+        "true MI": Line2D([], [], color="k", ls="--", lw=1.5),
+        "log N": Line2D([], [], color=_COLOURS["infonce"], ls=":", lw=2),
+    }
     # Outside the axes, on the right: no estimate can land under it.
-    handles, labels = ax.get_legend_handles_labels()
-    order = [labels.index(k) for k in
-             ("one batch each", "mean ± sd", "true MI", "log N")]
-    ax.legend([handles[k] for k in order], [labels[k] for k in order],
-              loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(list(handles.values()), list(handles), loc="center left",
+              bbox_to_anchor=(1.01, 0.5))
 
 
-def _update_variational(fig, result, mi, n):
-    for name, (i, dots, bar, dot) in fig.strips.items():
+def _live_variational(fig, result, mi, n):
+    """What moves with the MI and N: every strip, the truth and the ceiling,
+    the tick labels (they count what is off scale) and the title."""
+    ax = fig.axes[0]
+    artists = []
+    for i, name in enumerate(_BOUND_NAMES):
         est = np.array(result[name])
-        dots.set_data(i + _strip_offsets(len(est)), est)
+        artists += ax.plot(i + _strip_offsets(len(est)), est, "o", ms=3.5,
+                           alpha=0.5, mec="none", color=_COLOURS[name])
         m, s = result[f"{name}_mean"], result[f"{name}_sd"]
-        bar.set_data([i + 0.38, i + 0.38], [m - s, m + s])
-        dot.set_data([i + 0.38], [m])
-    fig.axes[0].set_xticks(range(3), _tick_labels(result))
-    fig.truth.set_ydata([result["truth"]] * 2)
-    fig.ceiling.set_ydata([result["log_n"]] * 2)
-    fig.variational_title.set_text(_variational_title(result))
+        artists += ax.plot([i + 0.38, i + 0.38], [m - s, m + s], "-", lw=2.5,
+                           color="k")
+        artists += ax.plot([i + 0.38], [m], "D", ms=7, color="k")
+    artists.append(ax.axhline(result["truth"], color="k", ls="--", lw=1.5))
+    artists.append(ax.axhline(result["log_n"], color=_COLOURS["infonce"], ls=":",
+                              lw=2))
+    ax.set_xticklabels(_tick_labels(result))
+    ax.set_title(_variational_title(result))
+    return [*artists, ax.xaxis, ax.title]
 
 
 def variational_explorer(mi: float = 4.0, n: int = 16, dim: int = 5):
@@ -556,12 +559,12 @@ def variational_explorer(mi: float = 4.0, n: int = 16, dim: int = 5):
         "n": widgets.SelectionSlider(options=BATCH_SIZES, value=n,
                                      description="batch N"),
     }
-    return _panel(sliders, compute, _draw_variational, _update_variational,
-                  figsize=(7.5, 3.6),
-                  title="Variational MI bounds with the optimal critic (nats)",
-                  readout=lambda s: (
-                      f"truth {s['truth']:.2f}, log N {s['log_n']:.2f}; "
-                      f"InfoNCE {s['infonce_mean']:.2f} +- {s['infonce_sd']:.2f}, "
-                      f"NWJ {s['nwj_mean']:.2f} +- {s['nwj_sd']:.2f}, "
-                      f"MINE (DV) {s['dv_mean']:.2f} +- {s['dv_sd']:.2f} nats "
-                      f"(mean +- sd over {s['batches']} batches of {s['n']})"))
+    return Explorer(sliders, compute, _draw_variational, live=_live_variational,
+                    figsize=(7.5, 3.6),
+                    title="Variational MI bounds with the optimal critic (nats)",
+                    readout=lambda s: (
+                        f"truth {s['truth']:.2f}, log N {s['log_n']:.2f}; "
+                        f"InfoNCE {s['infonce_mean']:.2f} +- {s['infonce_sd']:.2f}, "
+                        f"NWJ {s['nwj_mean']:.2f} +- {s['nwj_sd']:.2f}, "
+                        f"MINE (DV) {s['dv_mean']:.2f} +- {s['dv_sd']:.2f} nats "
+                        f"(mean +- sd over {s['batches']} batches of {s['n']})"))

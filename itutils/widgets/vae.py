@@ -12,8 +12,10 @@ Taught in ``notebooks/04_vae.ipynb``, section "beta-VAE".
 from __future__ import annotations
 
 import ipywidgets as widgets
+import matplotlib
 import numpy as np
 import torch
+from matplotlib.markers import MarkerStyle
 
 from itutils.style import OKABE_ITO
 from itutils.vae import BetaResult
@@ -29,6 +31,23 @@ DIGIT_COLOURS = (
     "#332288", "#88CCEE", "#44AA99", "#117733", "#999933",
     "#DDCC77", "#CC6677", "#882255", "#AA4499", "#555555",
 )
+
+
+# What a glyph marker's outline depends on (matplotlib reads them when it
+# builds the marker from mathtext).
+_GLYPH_RC = ("font.", "mathtext.", "text.usetex")
+_GLYPHS: dict[tuple, list[MarkerStyle]] = {}
+
+
+def _digit_markers() -> list[MarkerStyle]:
+    """The markers ``$0$`` to ``$9$``, built once per font setting: building
+    one lays out mathtext (a few ms), and the latent panel of the explorer
+    needs all ten at each move of its slider."""
+    key = tuple(str(value) for name, value in matplotlib.rcParams.items()
+                if name.startswith(_GLYPH_RC))
+    if key not in _GLYPHS:
+        _GLYPHS[key] = [MarkerStyle(f"${digit}$") for digit in range(10)]
+    return _GLYPHS[key]
 
 
 def plot_latent_digits(ax, latent, labels, size: float = 40.0) -> None:
@@ -69,10 +88,11 @@ def plot_latent_digits(ax, latent, labels, size: float = 40.0) -> None:
             f"{latent.shape} and {labels.shape}; pass the first two latent "
             "coordinates"
         )
+    markers = _digit_markers()
     for digit in range(10):
         chosen = labels == digit
         if chosen.any():
-            ax.scatter(*latent[chosen].T, marker=f"${digit}$", s=size,
+            ax.scatter(*latent[chosen].T, marker=markers[digit], s=size,
                        color=DIGIT_COLOURS[digit], linewidths=0)
 
 
@@ -127,23 +147,32 @@ def beta_view(
     }
 
 
-def _draw(fig, shown, beta):
-    # Images across the top; latent space and the rate-distortion curve below.
-    grid = fig.add_gridspec(2, 2, height_ratios=[1, 3.2])
+def _tiles(shown) -> np.ndarray:
+    """Originals on the left half, reconstructions on the right, one image."""
     n = len(shown["originals"])
-    # Originals on the left half, reconstructions on the right, one image.
-    tiles = np.concatenate([
+    return np.concatenate([
         np.concatenate(list(shown["originals"].reshape(n, 8, 8)), axis=1),
         np.ones((8, 4)),
         np.concatenate(list(shown["reconstructions"].reshape(n, 8, 8)), axis=1),
     ], axis=1)
+
+
+def _draw(fig, shown, beta):
+    """The frame: the three axes, their limits and labels, and the sweep's curve.
+
+    Nothing here depends on beta; :func:`_live` adds what does.
+    """
+    # Images across the top; latent space and the rate-distortion curve below.
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 3.2])
+    height, width = _tiles(shown).shape
     ax_img = fig.add_subplot(grid[0, :])
-    ax_img.imshow(tiles, cmap="gray_r", vmin=0, vmax=1)
+    # The limits and aspect imshow would give the tiles (the live layer draws
+    # them): fixed, so the image does not rescale the axes.
+    ax_img.set(xlim=(-0.5, width - 0.5), ylim=(height - 0.5, -0.5), aspect="equal")
     ax_img.set_title("test digits (left) and their reconstructions (right)")
     ax_img.axis("off")
 
     ax_z = fig.add_subplot(grid[1, 0])
-    plot_latent_digits(ax_z, shown["latent"], shown["labels"], size=25)
     # One pair of limits for every beta, so the collapse of the code at a high
     # beta shows as a shrinking cloud instead of being zoomed away.
     ax_z.set_xlim(shown["latent_limits"][0])
@@ -154,17 +183,28 @@ def _draw(fig, shown, beta):
 
     ax_rd = fig.add_subplot(grid[1, 1])
     ax_rd.plot(shown["rates"], shown["distortions"], "o-", color="0.6")
-    ax_rd.plot([shown["rate_nats"]], [shown["distortion_nats"]], "D",
-               color=OKABE_ITO[4], ms=10)
+    # Limits of the whole sweep, fixed: the marker of any beta lies on it.
+    ax_rd.set(xlim=ax_rd.get_xlim(), ylim=ax_rd.get_ylim())
     ax_rd.set_xlabel("rate (nats)")
     ax_rd.set_ylabel("distortion (nats)")
     ax_rd.locator_params(nbins=4)
 
 
-def _latent_limits(sweep, x, pad=0.05):
+def _live(fig, shown, beta) -> list:
+    """What moves with beta: the reconstructions, the latent cloud, the marker."""
+    ax_img, ax_z, ax_rd = fig.axes
+    image = ax_img.imshow(_tiles(shown), cmap="gray_r", vmin=0, vmax=1)
+    plot_latent_digits(ax_z, shown["latent"], shown["labels"], size=25)
+    (marker,) = ax_rd.plot([shown["rate_nats"]], [shown["distortion_nats"]], "D",
+                           color=OKABE_ITO[4], ms=10)
+    # The latent axes' only collections are the scatters just made: _draw
+    # puts none there.
+    return [image, *ax_z.collections, marker]
+
+
+def _latent_limits(codes, pad=0.05):
     # The smallest box holding the first two latent means of every model.
-    with torch.no_grad():
-        codes = np.concatenate([r.model.encode(x)[0][:, :2].numpy() for r in sweep])
+    codes = np.concatenate(codes)
     low, high = codes.min(axis=0), codes.max(axis=0)
     margin = pad * (high - low)
     return [(float(lo - m), float(hi + m))
@@ -193,16 +233,23 @@ def beta_vae_explorer(
     """
     betas = [r.beta for r in sweep]
     start = _find(sweep, beta).beta
-    limits = _latent_limits(sweep, x)
+    # The models are trained: every beta's view (the whole test set encoded)
+    # is computed here, once, and the slider only looks it up.
+    views = {b: beta_view(sweep, b, x, y, n_show) for b in betas}
+    limits = _latent_limits([view["latent"] for view in views.values()])
     slider = widgets.SelectionSlider(
         options=[(f"{b:g}", b) for b in betas], value=start, description="beta",
         continuous_update=False,
     )
+
+    def compute(beta):
+        return {**views[beta], "latent_limits": limits}
+
     return Explorer(
         {"beta": slider},
-        lambda beta: {**beta_view(sweep, beta, x, y, n_show),
-                      "latent_limits": limits},
+        compute,
         _draw,
+        live=_live,
         figsize=(7.5, 4),
         title="beta-VAE: price of a nat of rate (models trained once, looked up)",
         readout=lambda s: (
