@@ -359,6 +359,24 @@ INSTRUCTOR_WORDS = re.compile(
     re.I)
 
 
+def test_run_all_stops_at_once_on_a_failing_cell(page, server):
+    # The harness itself: a cell that raises stops Run All, and the run
+    # fails then with the cell's error, not after the run's time-out.
+    import nbformat
+
+    cells = ["x = 1", "1 / 0", "y = 2"]
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(c) for c in cells],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}})
+    nbformat.write(nb, server.root_dir / "zz_failing_cell.ipynb")
+    lab.open_notebook(page, server, "zz_failing_cell.ipynb", RUN_TIMEOUT_MS)
+    with pytest.raises(AssertionError, match="(?s)code cell 2 of 3.*ZeroDivisionError"
+                       ) as failure:
+        lab.run_all_cells(page, RUN_TIMEOUT_MS)
+    assert not isinstance(failure.value, lab.RunAllStalled)
+
+
 def test_learner_lab_has_no_instructor_tools(browser, tmp_path):
     """`make lab`'s JupyterLab (the learner's .venv) shows no nbgrader at all."""
     if not LEARNER_PYTHON.exists():

@@ -188,6 +188,25 @@ def open_notebook(page, server: LabServer, name: str, timeout_ms: int) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the kernel of {name} did not become idle")
         page.wait_for_timeout(250)
+    # The page may show "idle" before its kernel is connected (seen: Run All
+    # clicked then ran no cell at all). Wait until the server has this
+    # notebook's kernel idle with the page's connection open, then for the
+    # page again.
+    while not _kernel_connected(server, name):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel of {name} is not connected to the page")
+        page.wait_for_timeout(250)
+    wait_kernel_idle(page, timeout_ms)
+
+
+def _kernel_connected(server: LabServer, name: str) -> bool:
+    """True when ``name`` has a kernel that is idle with a connection open."""
+    for session in server.api("sessions"):
+        if session.get("path", "").lstrip("/") == name.lstrip("/"):
+            kernel = server.api(f"kernels/{session['kernel']['id']}")
+            return (kernel.get("execution_state") == "idle"
+                    and kernel.get("connections", 0) >= 1)
+    return False
 
 
 IDLE = (
@@ -275,8 +294,10 @@ def run_all_cells(page, timeout_ms: int) -> None:
             return
         stuck = idle and unrun and not any("*" in prompts[i] for i in unrun)
         if stuck and (errors := cell_errors(page)):
+            # The cell that raised is the last that ran, just before the first
+            # unrun one (cells are numbered from 1).
             raise AssertionError(
-                f"Run All stopped at code cell {unrun[0] + 1} of {len(prompts)} "
+                f"Run All stopped at code cell {unrun[0]} of {len(prompts)} "
                 "on an error:\n" + "\n---\n".join(errors))
         idle_since = (idle_since or time.monotonic()) if stuck else None
         now = time.monotonic()
