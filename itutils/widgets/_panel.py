@@ -70,7 +70,7 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from itutils.style import NOTEBOOK_COLUMN_PX, course_style
+from itutils.style import COURSE_RC, NOTEBOOK_COLUMN_PX
 
 _MARGINS = ("left", "right", "bottom", "top", "wspace", "hspace")
 
@@ -102,6 +102,26 @@ def encode_png(canvas: FigureCanvasAgg) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
+
+
+def bar_xlim(n: int, width: float = 0.8) -> tuple[float, float]:
+    """The x limits matplotlib's autoscale gives ``n`` bars at 0, 1, ..., n-1.
+
+    For a ``draw`` that fixes them: bars in the live layer must not move the
+    axes, whose pixels are kept from one move to the next.
+
+    Examples
+    --------
+    >>> [round(x, 2) for x in bar_xlim(2)]
+    [-0.49, 1.49]
+    """
+    margin = matplotlib.rcParams["axes.xmargin"] * (n - 1 + width)
+    return (-width / 2 - margin, n - 1 + width / 2 + margin)
+
+
+def _drawing_style():
+    """The course style, and a fixed title height (module docstring)."""
+    return matplotlib.rc_context({**COURSE_RC, "axes.titley": 1.0})
 
 
 def _discard(artist) -> None:
@@ -336,8 +356,7 @@ class Explorer:
         start = time.perf_counter()
         values = self.values
         self.shown = self._compute(**values)
-        # The course style, and a fixed title height (module docstring).
-        with course_style(), matplotlib.rc_context({"axes.titley": 1.0}):
+        with _drawing_style():
             if self._can_blit(values):
                 self._remove_live()
                 self._live_artists = self._add_live(self.figure, values)
@@ -366,7 +385,7 @@ class Explorer:
         makes the two differ (the tests compare them for every explorer).
         """
         values = self.values
-        with course_style(), matplotlib.rc_context({"axes.titley": 1.0}):
+        with _drawing_style():
             fig = Figure(figsize=self._figsize, dpi=self._dpi)
             canvas = FigureCanvasAgg(fig)
             self._draw(fig, self.shown, **values)

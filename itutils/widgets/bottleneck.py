@@ -22,7 +22,7 @@ from matplotlib.colors import Normalize
 from itutils.bottleneck import IBCurve, blahut_arimoto_capacity, ib_curve
 from itutils.measures import entropy
 from itutils.style import OKABE_ITO
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, bar_xlim
 
 __all__ = [
     "TOY_PXY",
@@ -442,12 +442,12 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
         # names it move with the dropdown, in the live layer.
         ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         # The limits autoscaling gives a curve over [0, 1] (5% margins), and
-        # two bars of width 0.8 at 0 and 1: fixed.
+        # the two bars at 0 and 1: fixed.
         ax_c.set_xlim(-0.05, 1.05)
         ax_c.set_ylabel("capacity [bits per use]")
         ax_c.set_ylim(-0.03, 1.05)
         ax_p.set_xticks([0, 1])
-        ax_p.set_xlim(-0.49, 1.49)
+        ax_p.set_xlim(bar_xlim(2))
         ax_p.set_ylim(0, 1)
         ax_p.set_xlabel("input x")
         ax_p.set_title("optimal input p(x)")

@@ -18,7 +18,6 @@ Taught in ``notebooks/02_kl_cross_entropy.ipynb``.
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib
 import numpy as np
 from matplotlib.lines import Line2D
 from scipy.integrate import simpson
@@ -27,7 +26,7 @@ from scipy.stats import norm
 
 from itutils._validate import as_float_array, log_base, nonnegative
 from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, bar_xlim
 
 __all__ = [
     "numeric_kl",
@@ -330,17 +329,6 @@ _X_RANGE = (-8.0, 8.0)
 _DENSITY_TOP = 2.1  # the narrowest Q (sd 0.2) peaks at 1.995
 _NATS_CAP = 4.0
 _KL_X = np.linspace(*_X_RANGE, 801)
-_BAR_WIDTH = 0.8  # matplotlib's default
-
-
-def _bar_xlim(n: int) -> tuple[float, float]:
-    """The x limits matplotlib's autoscale gives ``n`` bars at 0, 1, ..., n-1.
-
-    Fixed by ``draw``: the bars are live, and a live artist must not move the
-    axes (the frame's pixels are kept from one move to the next).
-    """
-    margin = matplotlib.rcParams["axes.xmargin"] * (n - 1 + _BAR_WIDTH)
-    return (-_BAR_WIDTH / 2 - margin, n - 1 + _BAR_WIDTH / 2 + margin)
 
 
 def _draw_kl(fig, result, mu, sigma):
@@ -350,7 +338,7 @@ def _draw_kl(fig, result, mu, sigma):
         ax_d.plot(_KL_X, norm.pdf(_KL_X), color=OKABE_ITO[3], label="P = N(0, 1)")
         ax_d.set(xlabel="x", ylabel="density", xlim=_X_RANGE, ylim=(0, _DENSITY_TOP))
         ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
-        ax_b.set(ylabel="nats", xlim=_bar_xlim(3), ylim=(0, _NATS_CAP * 1.2))
+        ax_b.set(ylabel="nats", xlim=bar_xlim(3), ylim=(0, _NATS_CAP * 1.2))
         # The legend names the closed-form marks by their look; they come and go.
         closed_form = Line2D([], [], color="k", marker="_", linestyle="None", mew=2,
                              markersize=30, label="closed form")
@@ -369,8 +357,8 @@ def _live_kl(fig, result, mu, sigma):
 
         numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
         drawn = [min(v, _NATS_CAP) for v in numeric]
-        bars = ax_b.bar(range(3), drawn, width=_BAR_WIDTH, color=OKABE_ITO[:3],
-                          edgecolor="black", linewidth=0.5)
+        bars = ax_b.bar(range(3), drawn, color=OKABE_ITO[:3],
+                        edgecolor="black", linewidth=0.5)
         labels = []
         for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
             bar.set_hatch("xx" if value > _NATS_CAP else hatch)
@@ -438,7 +426,7 @@ def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
         ax_p, ax_l = fig.subplots(1, 2)
         n_classes = len(other_logits) + 1
         ax_p.set_ylim(0, 1.15)
-        ax_p.set_xlim(_bar_xlim(n_classes))
+        ax_p.set_xlim(bar_xlim(n_classes))
         ax_p.set_xticks(range(n_classes))
         ax_p.set_xlabel("class (hatched orange = true)")
         ax_p.set_ylabel("softmax probability")
@@ -462,7 +450,7 @@ def _live_logit(fig, result, true_logit, *, true_class):
         probs = result["probabilities"]
         colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
                   for i in range(len(probs))]
-        bars = ax_p.bar(range(len(probs)), probs, width=_BAR_WIDTH, color=colors)
+        bars = ax_p.bar(range(len(probs)), probs, color=colors)
         bars[true_class].set_hatch("//")
         labels = ax_p.bar_label(bars, fmt="%.3f")
         (point,) = ax_l.plot([true_logit], [result["loss_nats"]], "o",

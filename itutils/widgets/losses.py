@@ -16,7 +16,6 @@ Taught in ``notebooks/05_loss_functions.ipynb``.
 from __future__ import annotations
 
 import ipywidgets as widgets
-import matplotlib
 import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
@@ -32,7 +31,7 @@ from itutils.losses import (
 )
 from itutils.measures import entropy
 from itutils.style import OKABE_ITO
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, bar_xlim
 
 __all__ = [
     "GAP_GRID",
@@ -238,10 +237,7 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
     def draw(fig, shown, **_values):
         """The frame: axes, the logits as tick labels, the legend."""
         ax = fig.subplots()
-        # The x limits matplotlib's autoscale gives the bars (width 0.8), fixed
-        # here: the bars are live, and must not move the axes.
-        margin = matplotlib.rcParams["axes.xmargin"] * (logits.size - 1 + 0.8)
-        ax.set_xlim(-0.4 - margin, logits.size - 1 + 0.4 + margin)
+        ax.set_xlim(bar_xlim(logits.size))
         ax.set_ylim(0, 1.05)
         ax.set_xticks(k, [f"z={z:g}" for z in logits])
         ax.set_ylabel("softmax(z / T)")
