@@ -81,11 +81,21 @@ ARM = """([panel, figure]) => {
     document.removeEventListener('keydown', start, {capture: true});
     document.removeEventListener('pointerdown', start, {capture: true});
     img.decode().catch(() => null).then(() => requestAnimationFrame(
-      () => setTimeout(() => { probe.latency = performance.now() - probe.t0; })));
+      () => setTimeout(() => {
+        probe.latency = performance.now() - probe.t0;
+        if (probe.done) probe.done();
+      })));
   });
   observer.observe(panel, {subtree: true, childList: true, attributes: true,
                            attributeFilter: ['src']});
 }"""
+
+# Waits in the page for the move's time, without polling it (a poll every
+# few ms would load the page's main thread it measures).
+WAIT = """(timeout) => window.__probe.latency ?? new Promise((ok, fail) => {
+  const timer = setTimeout(() => fail(new Error('no new figure')), timeout);
+  window.__probe.done = () => { clearTimeout(timer); ok(window.__probe.latency); };
+})"""
 
 TITLE = """(panel) => {
   const b = panel.querySelector(':scope > .widget-html b');
@@ -158,9 +168,7 @@ def measure_page(page, chapter: str) -> list[dict]:
                 page.evaluate(ARM, [panel.element_handle(), lab.FIGURE])
                 move()
                 try:
-                    page.wait_for_function("() => window.__probe.latency !== null",
-                                           timeout=MOVE_TIMEOUT_MS, polling=10)
-                    times.append(page.evaluate("() => window.__probe.latency"))
+                    times.append(page.evaluate(WAIT, MOVE_TIMEOUT_MS))
                 except Exception:  # noqa: BLE001 - the figure did not change
                     lost += 1
                 lab.wait_kernel_idle(page, MOVE_TIMEOUT_MS)

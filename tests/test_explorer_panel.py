@@ -6,6 +6,7 @@ import io
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -282,3 +283,61 @@ def test_live_bars_leave_no_containers_behind_and_paint_as_matplotlib_does(in_ke
         fig.subplots_adjust(**ex._margins)
         canvas.draw()
     assert bytes(ex.image.value) == _panel.encode_png(canvas)
+
+
+@pytest.mark.parametrize("facecolor", ["white", (1.0, 1.0, 0.8, 0.5), "none"])
+def test_png_holds_the_canvas_pixels_exactly(facecolor):
+    # An independent decoder (Pillow) reads back every pixel of the canvas;
+    # an opaque figure is RGB, any other keeps its alpha channel.
+    fig = Figure(figsize=(3.1, 1.7), dpi=73, facecolor=facecolor)
+    canvas = FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    ax.plot([0, 1], [1, 0], lw=3)
+    ax.set_title("a title with text")
+    canvas.draw()
+    png = _panel.encode_png(canvas)
+    decoded = PILImage.open(io.BytesIO(png))
+    decoded.load()  # checks every chunk's CRC and the zlib stream
+    rgba = np.asarray(canvas.buffer_rgba())
+    opaque = fig.get_facecolor()[3] == 1
+    assert decoded.mode == ("RGB" if opaque else "RGBA")
+    assert decoded.size == (rgba.shape[1], rgba.shape[0])
+    np.testing.assert_array_equal(np.asarray(decoded),
+                                  rgba[:, :, :3] if opaque else rgba)
+
+
+@pytest.mark.parametrize("live_part", ["tick labels", "axis label", "image"])
+def test_live_parts_of_an_axis_paint_as_matplotlib_does(in_kernel, live_part):
+    # Tick labels, an axis label and an image are painted by their parent
+    # (the axis, the axes) whatever their animated flag: the kept pixels must
+    # still leave them out, and the axis label keep its place below the tick
+    # labels, so that each move paints what one full drawing would.
+    def frame(fig, shown, x):
+        ax = fig.subplots()
+        ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xticks=[0, 1])
+        ax.set_xticklabels(["a\nfixed", "b\nfixed"])
+        ax.set_xlabel("a fixed axis label")
+
+    def live(fig, shown, x):
+        ax = fig.axes[0]
+        if live_part == "tick labels":
+            return ax.set_xticklabels([f"x={x:.1f}\nlive", f"x^2={x * x:.2f}\nlive"])
+        if live_part == "axis label":
+            ax.set_xlabel(f"x = {x:.1f}")
+            return [ax.xaxis.label]
+        return [ax.imshow([[0.0, x], [x * x, 1.0]], vmin=0, vmax=9)]
+
+    ex = Explorer({"x": widgets.FloatSlider(value=1.0, max=3.0)}, square, frame,
+                  figsize=(4, 3), live=live)
+    for value in (2.0, 3.0, 0.5):
+        ex.sliders["x"].value = value
+    assert ex.redraws == 1
+    with course_style(), plt.rc_context({"axes.titley": 1.0}):
+        fig = Figure(figsize=(4, 3), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        frame(fig, ex.shown, 0.5)
+        live(fig, ex.shown, 0.5)
+        fig.subplots_adjust(**ex._margins)
+        canvas.draw()
+    assert bytes(ex.image.value) == _panel.encode_png(canvas)
+    assert bytes(ex.image.value) == ex.redrawn_png()

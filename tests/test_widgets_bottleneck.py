@@ -158,11 +158,12 @@ def test_ib_explorer_slider_looks_up_the_precomputed_curve(toy_curve, monkeypatc
 
 
 def test_ib_explorer_moves_repaint_one_figure(toy_curve):
-    # Each move repaints the live layer (heat map, point, level line, title,
-    # legend) on the figure drawn first; the picture is the one a new figure
-    # for the same beta shows.
+    # Each move repaints the live layer (heat map, point, level line, title)
+    # on the figure drawn first; the picture is the one a new figure for the
+    # same beta shows. The legend names the point by its look: drawn once.
     explorer = ib_explorer(curve=toy_curve)
     first = explorer.figure
+    legend = first.axes[1].get_legend()
     pictures = set()
     for beta in (0.5, 50.0, 2.5, 10.0, 1.0):
         _set(explorer, "beta", beta)
@@ -176,8 +177,11 @@ def test_ib_explorer_moves_repaint_one_figure(toy_curve):
     markers = [line for line in ax_curve.get_lines()
                if line.get_label().startswith("beta =")]
     assert [m.get_label() for m in markers] == [f"beta = {explorer.shown['beta']:.3g}"]
-    legend_texts = [t.get_text() for t in ax_curve.get_legend().get_texts()]
-    assert legend_texts[3] == f"beta = {explorer.shown['beta']:.3g}"
+    assert ax_curve.get_legend() is legend
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "IB curve", "H(X) = 1.522", "I(X;Y) = 0.571", "the slider's beta",
+        "slope 1/beta"]
+
 
 
 def test_ib_explorer_default_grid_agrees_with_a_fresh_solve():
@@ -230,8 +234,8 @@ def test_capacity_explorer_sliders_show_capacity():
 
 
 def test_capacity_explorer_moves_repaint_one_figure():
-    # Neither control draws a new figure: the channel's curve and the label
-    # naming it are in the live layer with the marker, legend and bars.
+    # Neither control draws a new figure: the channel's curve and the axis
+    # label naming it are in the live layer with the marker and bars.
     explorer = channel_capacity_explorer()
     first = explorer.figure
     for kind in (*wb.CHANNELS, "binary symmetric"):

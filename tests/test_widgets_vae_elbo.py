@@ -87,12 +87,13 @@ def test_plot_latent_digits_draws_each_digit_as_its_glyph():
     fig = Figure()
     ax = fig.subplots()
     latent = np.arange(20, dtype=float).reshape(10, 2)
-    plot_latent_digits(ax, latent, np.arange(10))
-    assert len(ax.collections) == 10
-    for digit, points in enumerate(ax.collections):
-        np.testing.assert_allclose(points.get_offsets(), latent[[digit]])
-        assert tuple(points.get_facecolor()[0][:3]) == pytest.approx(
-            tuple(int(DIGIT_COLOURS[digit][k:k + 2], 16) / 255 for k in (1, 3, 5)))
+    points = plot_latent_digits(ax, latent, np.arange(10))
+    assert points == list(ax.lines) and len(points) == 10
+    for digit, line in enumerate(points):
+        np.testing.assert_allclose(np.column_stack(line.get_data()), latent[[digit]])
+        assert line.get_linestyle() == "None"
+        assert line.get_markerfacecolor() == DIGIT_COLOURS[digit]
+        assert line.get_marker() == f"${digit}$"  # the digit's glyph
     assert len(set(DIGIT_COLOURS)) == 10
     with pytest.raises(ValueError, match="shape"):
         plot_latent_digits(ax, np.zeros((3, 3)), np.zeros(3))
@@ -107,10 +108,10 @@ def test_beta_vae_explorer_figure_is_readable(data):
     for beta in (0.5, 8.0, 0.5):
         explorer.sliders["beta"].value = beta
         assert_readable(explorer.figure)
-        # The latent panel tells the digits apart by glyph (one scatter per
-        # digit: the last move's are gone).
+        # The latent panel tells the digits apart by glyph (one set of
+        # markers per digit: the last move's are gone).
         latent_axes = explorer.figure.axes[1]
-        assert len(latent_axes.collections) == len(np.unique(data.y_test.numpy()))
+        assert len(latent_axes.lines) == len(np.unique(data.y_test.numpy()))
         # Each move repaints the live layer of the one figure; the picture is
         # the one a new figure for this beta shows.
         assert explorer.png() == explorer.redrawn_png(), beta

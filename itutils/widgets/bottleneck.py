@@ -18,11 +18,12 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.lines import Line2D
 
 from itutils.bottleneck import IBCurve, blahut_arimoto_capacity, ib_curve
 from itutils.measures import entropy
 from itutils.style import OKABE_ITO
-from itutils.widgets._panel import Explorer, bar_xlim
+from itutils.widgets._panel import Explorer, bar_xlim, live_bars
 
 __all__ = [
     "TOY_PXY",
@@ -187,11 +188,20 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     ax_curve.set_ylabel("I(T;Y) (bits)")
     # Few tick labels: text is most of a redraw's cost (slider latency).
     ax_curve.locator_params(nbins=4)
+    # The legend names the live point and line by their look, so it is drawn
+    # once (the slider and the line under it give beta's value). Outside the
+    # axes, so that it never covers the curve.
+    point, level = (Line2D([], [], ls="none", marker="D", color=OKABE_ITO[4], ms=8),
+                    Line2D([], [], ls="-.", color=OKABE_ITO[4], lw=1))
+    ax_curve.legend([*ax_curve.get_lines(), point, level],
+                    [*(line.get_label() for line in ax_curve.get_lines()),
+                     "the slider's beta", "slope 1/beta"],
+                    loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
 
 
 def _live_ib(fig, shown, px: np.ndarray) -> list:
     """What moves with beta: the heat map and its numbers, the point, its level
-    line, the title and the legend (it names beta)."""
+    line and the title."""
     ax_enc, ax_curve = fig.axes[:2]
     enc = canonical_encoder(shown["encoder"], px)
     image = ax_enc.imshow(enc, vmin=0, vmax=1, cmap="viridis", aspect="auto")
@@ -201,18 +211,16 @@ def _live_ib(fig, shown, px: np.ndarray) -> list:
         cells = [ax_enc.text(j, i, f"{v:.2f}", ha="center", va="center",
                              color="black" if v > 0.5 else "white")
                  for (i, j), v in np.ndenumerate(enc)]
+    # Labelled for tests and tools; the legend, drawn once, names it by its look.
     (point,) = ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "D",
                              color=OKABE_ITO[4], ms=8,
                              label=f"beta = {shown['beta']:.3g}")
     # The IB objective's level line through the point has slope 1 / beta.
     xs = np.array([0.0, shown["h_x"]])
     (level,) = ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
-                             ls="-.", color=OKABE_ITO[4], lw=1, label="slope 1/beta")
+                             ls="-.", color=OKABE_ITO[4], lw=1)
     ax_curve.set_title(f"({shown['i_xt']:.3f}, {shown['i_ty']:.3f}) bits")
-    # Outside the axes, so that it never covers the curve.
-    legend = ax_curve.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                             borderaxespad=0)
-    return [image, *cells, point, level, ax_curve.title, legend]
+    return [image, *cells, point, level, ax_curve.title]
 
 
 def ib_explorer(
@@ -438,8 +446,8 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
     curves = {name: binary_channel_capacity(name, grid) for name in CHANNELS}
 
     def draw(fig, shown, kind, flip):
-        # The frame is the same for every channel: its curve and the label that
-        # names it move with the dropdown, in the live layer.
+        # The frame is the same for every channel: its curve and the axis label
+        # that names it move with the dropdown, in the live layer.
         ax_c, ax_p = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         # The limits autoscaling gives a curve over [0, 1] (5% margins), and
         # the two bars at 0 and 1: fixed.
@@ -451,19 +459,24 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
         ax_p.set_ylim(0, 1)
         ax_p.set_xlabel("input x")
         ax_p.set_title("optimal input p(x)")
+        # The legend names the live curve and point by their look, so it is
+        # drawn once (the readout gives the capacity). Above the axes: every
+        # channel's curve runs through the top corners.
+        handles = [Line2D([], [], color="0.5"),
+                   Line2D([], [], ls="none", marker="D", color=OKABE_ITO[4])]
+        ax_c.legend(handles, ["closed form", "Blahut-Arimoto"], loc="lower center",
+                    bbox_to_anchor=(0.5, 1.0), ncols=2, borderaxespad=0.2)
 
     def live(fig, shown, kind, flip):
         ax_c, ax_p = fig.axes
+        # Labelled for tests and tools; the legend is drawn once.
         (curve,) = ax_c.plot(grid, curves[kind], color="0.5", label="closed form")
         (point,) = ax_c.plot([flip], [shown["capacity"]], "D", color=OKABE_ITO[4],
                              label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
+        # The axis label names the channel; the ticks under it stay.
         ax_c.set_xlabel(f"noise probability p ({kind})")
-        # Above the axes: every channel's curve runs through the top corners.
-        legend = ax_c.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2,
-                             borderaxespad=0.2)
-        bars = ax_p.bar([0, 1], shown["input_distribution"], color=OKABE_ITO[:2])
-        # The x-axis carries the label naming the channel.
-        return [curve, point, ax_c.xaxis, legend, *bars]
+        bars = live_bars(ax_p, [0, 1], shown["input_distribution"], color=OKABE_ITO[:2])
+        return [curve, point, ax_c.xaxis.label, *bars]
 
     return Explorer(sliders, capacity_point, draw, live=live, figsize=(7.5, 3.3),
                     title="Channel capacity by Blahut-Arimoto",

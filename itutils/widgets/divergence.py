@@ -26,7 +26,7 @@ from scipy.stats import norm
 
 from itutils._validate import as_float_array, log_base, nonnegative
 from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer, bar_xlim
+from itutils.widgets._panel import Explorer, bar_xlim, live_bars
 
 __all__ = [
     "numeric_kl",
@@ -337,6 +337,13 @@ def _draw_kl(fig, result, mu, sigma):
         ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
         ax_d.plot(_KL_X, norm.pdf(_KL_X), color=OKABE_ITO[3], label="P = N(0, 1)")
         ax_d.set(xlabel="x", ylabel="density", xlim=_X_RANGE, ylim=(0, _DENSITY_TOP))
+        # The legend names Q by its look, so it is drawn once (the sliders give
+        # its mean and sd).
+        q_look = Line2D([], [], color=OKABE_ITO[4], linestyle="--",
+                        label="Q = N(mean, sd²)")
+        ax_d.legend(handles=[*ax_d.get_lines(), q_look], loc="lower left",
+                    bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False,
+                    borderaxespad=0.2)
         ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
         ax_b.set(ylabel="nats", xlim=bar_xlim(3), ylim=(0, _NATS_CAP * 1.2))
         # The legend names the closed-form marks by their look; they come and go.
@@ -347,18 +354,16 @@ def _draw_kl(fig, result, mu, sigma):
 
 
 def _live_kl(fig, result, mu, sigma):
-    """What moves with Q: its density, the legend naming it, bars and marks."""
+    """What moves with Q: its density, the bars and marks."""
     ax_d, ax_b = fig.axes
     with course_style():
         (q_line,) = ax_d.plot(_KL_X, norm.pdf(_KL_X, mu, sigma), color=OKABE_ITO[4],
-                              linestyle="--", label=f"Q = N({mu:.2f}, {sigma:.2f}²)")
-        legend = ax_d.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=2,
-                             frameon=False, borderaxespad=0.2)
+                              linestyle="--")
 
         numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
         drawn = [min(v, _NATS_CAP) for v in numeric]
-        bars = ax_b.bar(range(3), drawn, color=OKABE_ITO[:3],
-                        edgecolor="black", linewidth=0.5)
+        bars = live_bars(ax_b, range(3), drawn, color=OKABE_ITO[:3],
+                         edgecolor="black", linewidth=0.5)
         labels = []
         for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
             bar.set_hatch("xx" if value > _NATS_CAP else hatch)
@@ -368,7 +373,7 @@ def _live_kl(fig, result, mu, sigma):
         closed = [min(result["kl_pq_closed"], _NATS_CAP),
                   min(result["kl_qp_closed"], _NATS_CAP)]
         marks = ax_b.plot([0, 1], closed, "k_", mew=2, markersize=30)
-    return [q_line, legend, *bars, *marks, *labels]
+    return [q_line, *bars, *marks, *labels]
 
 
 def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
@@ -450,9 +455,12 @@ def _live_logit(fig, result, true_logit, *, true_class):
         probs = result["probabilities"]
         colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
                   for i in range(len(probs))]
-        bars = ax_p.bar(range(len(probs)), probs, color=colors)
+        bars = live_bars(ax_p, range(len(probs)), probs, color=colors)
         bars[true_class].set_hatch("//")
-        labels = ax_p.bar_label(bars, fmt="%.3f")
+        # Each bar's value on top of it (as ax.bar_label puts it).
+        labels = [ax_p.annotate(f"{p:.3f}", (i, p), xytext=(0, 0),
+                                textcoords="offset points", ha="center", va="bottom")
+                  for i, p in enumerate(probs)]
         (point,) = ax_l.plot([true_logit], [result["loss_nats"]], "o",
                              color=OKABE_ITO[0], markersize=9)
         ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats")

@@ -31,7 +31,7 @@ from itutils.measures import (
     self_information,
 )
 from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, live_bars
 
 __all__ = [
     "binary_entropy",
@@ -266,10 +266,10 @@ def _live_binary(fig, shown: dict, p: float) -> list:
         # The entropy is a third bar, not a line across the other two: a line
         # at the height of the average would cross the bars' value labels.
         heights = [shown["surprise_0"], shown["surprise_1"], shown["entropy"]]
-        ax_bars.set_xticklabels([f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}",
-                                 "H:\naverage"])
-        bars = ax_bars.bar([0, 1, 2], [min(h, _BITS_CAP) for h in heights],
-                           color=[OKABE_ITO[1], OKABE_ITO[0], OKABE_ITO[4]])
+        ticks = ax_bars.set_xticklabels([f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}",
+                                         "H:\naverage"])
+        bars = live_bars(ax_bars, [0, 1, 2], [min(h, _BITS_CAP) for h in heights],
+                         color=[OKABE_ITO[1], OKABE_ITO[0], OKABE_ITO[4]])
         bars[2].set_hatch("//")
         labels = [
             ax_bars.annotate("inf" if np.isinf(h) else f"{h:.2f}",
@@ -278,7 +278,7 @@ def _live_binary(fig, shown: dict, p: float) -> list:
                              ha="center", va="bottom")
             for bar, h in zip(bars, heights, strict=True)
         ]
-    return [point, ax_curve.title, ax_bars.xaxis, *bars, *labels]
+    return [point, ax_curve.title, *ticks, *bars, *labels]
 
 
 def binary_entropy_explorer(p: float = 0.2) -> Explorer:
@@ -346,7 +346,8 @@ def _draw_joint(fig, shown: dict, **_values) -> None:
         ax_table.set(xticks=[0, 1], yticks=[0, 1], xlabel="Y", ylabel="X",
                      title="P(X, Y)", xlim=(-0.5, 1.5), ylim=(1.5, -0.5))
         ax_diagram.set(yticks=range(len(_DIAGRAM_ROWS)), xlim=(0, 2.02),
-                       ylim=(len(_DIAGRAM_ROWS) - 0.5, -0.5), xlabel="bits")
+                       ylim=(len(_DIAGRAM_ROWS) - 0.5, -0.5), xlabel="bits",
+                       title="H(X,Y) = H(X) + H(Y|X) = H(Y) + H(X|Y)")
         # The legend names the parts by their look; the bars come and go.
         handles = [Patch(facecolor=style["color"], hatch=style["hatch"],
                          edgecolor="white", label=name)
@@ -377,14 +378,14 @@ def _live_joint(fig, shown: dict, **_values) -> list:
             bar
             for y, parts in enumerate(rows.values())
             for name, start, width in parts
-            for bar in ax_diagram.barh(y, width, left=start, height=0.6,
-                                       edgecolor="white", **_PART_STYLE[name])
+            for bar in live_bars(ax_diagram, [y], [width], start=start, width=0.6,
+                                 horizontal=True, edgecolor="white",
+                                 color=_PART_STYLE[name]["color"],
+                                 hatch=_PART_STYLE[name]["hatch"])
         ]
-        ax_diagram.set_yticklabels([f"{row}\n{shown[row]:.4f} bits"
-                                    for row in _DIAGRAM_ROWS])
-        residual = max(shown["chain_rule_residual"], 1e-16)
-        ax_diagram.set_title(f"chain rule holds to {residual:.0e} bits")
-    return [image, *cells, *bars, ax_diagram.yaxis, ax_diagram.title]
+        ticks = ax_diagram.set_yticklabels([f"{row}\n{shown[row]:.4f} bits"
+                                            for row in _DIAGRAM_ROWS])
+    return [image, *cells, *bars, *ticks]
 
 
 def joint_distribution_explorer(
@@ -434,5 +435,5 @@ def joint_distribution_explorer(
         readout=lambda s: ", ".join(
             f"{name} = {s[name]:.4f}"
             for name in ("H(X)", "H(Y)", "H(X,Y)", "H(X|Y)", "H(Y|X)", "I(X;Y)")
-        ) + " bits",
+        ) + f" bits; the chain rule holds to {s['chain_rule_residual']:.0e} bits",
     )

@@ -31,7 +31,7 @@ from itutils.losses import (
 )
 from itutils.measures import entropy
 from itutils.style import OKABE_ITO
-from itutils.widgets._panel import Explorer, bar_xlim
+from itutils.widgets._panel import Explorer, bar_xlim, live_bars
 
 __all__ = [
     "GAP_GRID",
@@ -159,8 +159,8 @@ def _live_smoothing(fig, shown, **_values):
     ax_t, ax_l = fig.axes
     target = shown["target"]
     n_classes = target.size
-    bars = ax_t.bar(np.arange(n_classes), target,
-                    color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
+    bars = live_bars(ax_t, np.arange(n_classes), target,
+                     color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
     (one_hot,) = ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.5",
                            ls="--", label="one-hot")
     (curve,) = ax_l.plot(shown["gaps"], shown["loss_nats"], color=CURVE_COLOR,
@@ -249,7 +249,7 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
     def live(fig, shown, temperature):
         """The bars, the uniform line over them, and the title's numbers."""
         (ax,) = fig.axes
-        bars = ax.bar(k, shown["probs"], color=CURVE_COLOR)
+        bars = live_bars(ax, k, shown["probs"], color=CURVE_COLOR)
         uniform = ax.axhline(1 / logits.size, color="0.3", ls=":", lw=1.5,
                              label="uniform 1/K")
         ax.set_title(f"T = {temperature:.3g}: entropy {shown['entropy_bits']:.4f} "
