@@ -257,6 +257,19 @@ def test_live_layer_leaves_little_garbage_for_the_collector(in_kernel):
     assert fast < full / 5, (fast, full)
 
 
+def _painted_in_one_go(ex, frame, live, x) -> bytes:
+    """The PNG of ``frame`` and ``live`` drawn together by matplotlib, as a
+    4x3-inch explorer at ``x`` would show them without any blitting."""
+    with course_style(), plt.rc_context({"axes.titley": 1.0}):
+        fig = Figure(figsize=(4, 3), dpi=100)
+        canvas = FigureCanvasAgg(fig)
+        frame(fig, ex.shown, x)
+        live(fig, ex.shown, x)
+        fig.subplots_adjust(**ex._margins)
+        canvas.draw()
+    return _panel.encode_png(canvas)
+
+
 def test_live_bars_leave_no_containers_behind_and_paint_as_matplotlib_does(in_kernel):
     # ax.bar files each group of bars in ax.containers: after any number of
     # moves only the group on screen is there. Bars that reach the frame are
@@ -275,14 +288,7 @@ def test_live_bars_leave_no_containers_behind_and_paint_as_matplotlib_does(in_ke
     assert len(ax.containers) == 1 and len(ax.patches) == 2
     assert bytes(ex.image.value) == ex.redrawn_png()
     # The picture is the one matplotlib paints in one go, no blitting.
-    with course_style(), plt.rc_context({"axes.titley": 1.0}):
-        fig = Figure(figsize=(4, 3), dpi=100)
-        canvas = FigureCanvasAgg(fig)
-        frame(fig, ex.shown, 0.5)
-        live(fig, ex.shown, 0.5)
-        fig.subplots_adjust(**ex._margins)
-        canvas.draw()
-    assert bytes(ex.image.value) == _panel.encode_png(canvas)
+    assert bytes(ex.image.value) == _painted_in_one_go(ex, frame, live, 0.5)
 
 
 @pytest.mark.parametrize("facecolor", ["white", (1.0, 1.0, 0.8, 0.5), "none"])
@@ -332,12 +338,5 @@ def test_live_parts_of_an_axis_paint_as_matplotlib_does(in_kernel, live_part):
     for value in (2.0, 3.0, 0.5):
         ex.sliders["x"].value = value
     assert ex.redraws == 1
-    with course_style(), plt.rc_context({"axes.titley": 1.0}):
-        fig = Figure(figsize=(4, 3), dpi=100)
-        canvas = FigureCanvasAgg(fig)
-        frame(fig, ex.shown, 0.5)
-        live(fig, ex.shown, 0.5)
-        fig.subplots_adjust(**ex._margins)
-        canvas.draw()
-    assert bytes(ex.image.value) == _panel.encode_png(canvas)
+    assert bytes(ex.image.value) == _painted_in_one_go(ex, frame, live, 0.5)
     assert bytes(ex.image.value) == ex.redrawn_png()
