@@ -337,6 +337,17 @@ _PART_STYLE = {
 _DIAGRAM_ROWS = ("H(X,Y)", "H(X)", "H(Y)")
 
 
+def _chain_rule_check(residual: float) -> str:
+    """The readout's words for the chain rule's residual, in bits.
+
+    >>> _chain_rule_check(0.0), _chain_rule_check(2.2e-16)
+    ('the chain rule holds exactly', 'the chain rule holds to 2e-16 bits')
+    """
+    if residual == 0:
+        return "the chain rule holds exactly"
+    return f"the chain rule holds to {residual:.0e} bits"
+
+
 def _draw_joint(fig, shown: dict, **_values) -> None:
     """The frame: both axes, their ticks and the legend of the three parts."""
     with course_style():
@@ -435,5 +446,5 @@ def joint_distribution_explorer(
         readout=lambda s: ", ".join(
             f"{name} = {s[name]:.4f}"
             for name in ("H(X)", "H(Y)", "H(X,Y)", "H(X|Y)", "H(Y|X)", "I(X;Y)")
-        ) + f" bits; the chain rule holds to {s['chain_rule_residual']:.0e} bits",
+        ) + f" bits; {_chain_rule_check(s['chain_rule_residual'])}",
     )

@@ -162,7 +162,7 @@ def _tiles(shown) -> np.ndarray:
     n = len(shown["originals"])
     return np.concatenate([
         np.concatenate(list(shown["originals"].reshape(n, 8, 8)), axis=1),
-        np.ones((8, 4)),
+        np.zeros((8, 4)),  # a blank gap (0 is paper in gray_r), not a black tile
         np.concatenate(list(shown["reconstructions"].reshape(n, 8, 8)), axis=1),
     ], axis=1)
 
