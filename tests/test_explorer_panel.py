@@ -314,10 +314,10 @@ def test_png_holds_the_canvas_pixels_exactly(facecolor):
 
 @pytest.mark.parametrize("live_part", ["tick labels", "axis label", "image"])
 def test_live_parts_of_an_axis_paint_as_matplotlib_does(in_kernel, live_part):
-    # Tick labels, an axis label and an image are painted by their parent
-    # (the axis, the axes) whatever their animated flag: the kept pixels must
-    # still leave them out, and the axis label keep its place below the tick
-    # labels, so that each move paints what one full drawing would.
+    # Tick labels and an axis label are painted by their axis, an image by
+    # its axes: the kept pixels must leave each of them out, and the axis
+    # label keep its place below the tick labels, so that each move paints
+    # what one full drawing would.
     def frame(fig, shown, x):
         ax = fig.subplots()
         ax.set(xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xticks=[0, 1])

@@ -190,6 +190,26 @@ def live_bars(ax, positions, lengths, *, start=0.0, width: float = 0.8,
     return bars
 
 
+def label_bars(ax, bars, texts, pad_points: float = 2.0) -> list:
+    """Each text centred on top of its bar, ``pad_points`` above it.
+
+    For bars from :func:`live_bars` (``ax.bar_label`` needs a container).
+    The texts are given: a bar cut at the top of the axes can say its true
+    value.
+
+    Examples
+    --------
+    >>> ax = Figure().subplots()
+    >>> labels = label_bars(ax, live_bars(ax, [0, 1], [2, 3], color="C0"), ["2", "3"])
+    >>> [(t.get_text(), t.xy) for t in labels]
+    [('2', (0.0, 2.0)), ('3', (1.0, 3.0))]
+    """
+    return [ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        xytext=(0, pad_points), textcoords="offset points",
+                        ha="center", va="bottom")
+            for bar, text in zip(bars, texts, strict=True)]
+
+
 def _drawing_style():
     """The course style, and a fixed title height (module docstring)."""
     return matplotlib.rc_context({**COURSE_RC, "axes.titley": 1.0})
@@ -212,11 +232,11 @@ def _draw_nothing(renderer) -> None:
 def _without(artists: Iterable[Artist]):
     """Paint the figure without ``artists`` (its live layer).
 
-    Matplotlib leaves out an ``animated`` artist only when it is a direct
-    child of the figure or of an axes; a tick label, an axis label or an
-    AxesImage would still be painted by its parent. Their ``draw`` does
-    nothing here instead, and they keep their place in every layout (an axis
-    label stays clear of tick labels it does not see painted).
+    Each artist's ``draw`` does nothing meanwhile, wherever it sits: a direct
+    child of an axes, or a tick label or axis label that its axis paints
+    (matplotlib's ``animated`` flag leaves out direct children only). The
+    artists keep their place in every layout: an axis label stays clear of
+    tick labels it does not see painted.
     """
     artists = list(artists)
     for artist in artists:
@@ -416,8 +436,6 @@ class Explorer:
                     if id(spine) not in held]
         order = {id(ax): i for i, ax in enumerate(fig.axes)}
         artists.sort(key=lambda a: (order.get(id(a.axes), len(order)), a.get_zorder()))
-        for artist in artists:
-            artist.set_animated(True)  # left out of the kept pixels
         return artists
 
     def _remove_live(self) -> None:

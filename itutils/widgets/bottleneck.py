@@ -191,12 +191,11 @@ def _draw_ib(fig, shown, curve: IBCurve, px: np.ndarray) -> None:
     # The legend names the live point and line by their look, so it is drawn
     # once (the slider and the line under it give beta's value). Outside the
     # axes, so that it never covers the curve.
-    point, level = (Line2D([], [], ls="none", marker="D", color=OKABE_ITO[4], ms=8),
-                    Line2D([], [], ls="-.", color=OKABE_ITO[4], lw=1))
-    ax_curve.legend([*ax_curve.get_lines(), point, level],
-                    [*(line.get_label() for line in ax_curve.get_lines()),
-                     "the slider's beta", "slope 1/beta"],
-                    loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    point = Line2D([], [], ls="none", marker="D", color=OKABE_ITO[4], ms=8,
+                   label="the slider's beta")
+    level = Line2D([], [], ls="-.", color=OKABE_ITO[4], lw=1, label="slope 1/beta")
+    ax_curve.legend(handles=[*ax_curve.get_lines(), point, level], loc="upper left",
+                    bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
 
 
 def _live_ib(fig, shown, px: np.ndarray) -> list:

@@ -26,7 +26,7 @@ from scipy.stats import norm
 
 from itutils._validate import as_float_array, log_base, nonnegative
 from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer, bar_xlim, live_bars
+from itutils.widgets._panel import Explorer, bar_xlim, label_bars, live_bars
 
 __all__ = [
     "numeric_kl",
@@ -364,12 +364,9 @@ def _live_kl(fig, result, mu, sigma):
         drawn = [min(v, _NATS_CAP) for v in numeric]
         bars = live_bars(ax_b, range(3), drawn, color=OKABE_ITO[:3],
                          edgecolor="black", linewidth=0.5)
-        labels = []
         for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
             bar.set_hatch("xx" if value > _NATS_CAP else hatch)
-            labels.append(ax_b.annotate(
-                f"{value:.2f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                xytext=(0, 2), textcoords="offset points", ha="center", va="bottom"))
+        labels = label_bars(ax_b, bars, [f"{value:.2f}" for value in numeric])
         closed = [min(result["kl_pq_closed"], _NATS_CAP),
                   min(result["kl_qp_closed"], _NATS_CAP)]
         marks = ax_b.plot([0, 1], closed, "k_", mew=2, markersize=30)
@@ -457,10 +454,8 @@ def _live_logit(fig, result, true_logit, *, true_class):
                   for i in range(len(probs))]
         bars = live_bars(ax_p, range(len(probs)), probs, color=colors)
         bars[true_class].set_hatch("//")
-        # Each bar's value on top of it (as ax.bar_label puts it).
-        labels = [ax_p.annotate(f"{p:.3f}", (i, p), xytext=(0, 0),
-                                textcoords="offset points", ha="center", va="bottom")
-                  for i, p in enumerate(probs)]
+        # On top of each bar, as ax.bar_label puts it (no padding).
+        labels = label_bars(ax_p, bars, [f"{p:.3f}" for p in probs], pad_points=0)
         (point,) = ax_l.plot([true_logit], [result["loss_nats"]], "o",
                              color=OKABE_ITO[0], markersize=9)
         ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats")

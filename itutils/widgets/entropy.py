@@ -31,7 +31,7 @@ from itutils.measures import (
     self_information,
 )
 from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer, live_bars
+from itutils.widgets._panel import Explorer, label_bars, live_bars
 
 __all__ = [
     "binary_entropy",
@@ -271,13 +271,8 @@ def _live_binary(fig, shown: dict, p: float) -> list:
         bars = live_bars(ax_bars, [0, 1, 2], [min(h, _BITS_CAP) for h in heights],
                          color=[OKABE_ITO[1], OKABE_ITO[0], OKABE_ITO[4]])
         bars[2].set_hatch("//")
-        labels = [
-            ax_bars.annotate("inf" if np.isinf(h) else f"{h:.2f}",
-                             (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                             xytext=(0, 2), textcoords="offset points",
-                             ha="center", va="bottom")
-            for bar, h in zip(bars, heights, strict=True)
-        ]
+        labels = label_bars(ax_bars, bars,
+                            ["inf" if np.isinf(h) else f"{h:.2f}" for h in heights])
     return [point, ax_curve.title, *ticks, *bars, *labels]
 
 

@@ -97,13 +97,14 @@ def plot_latent_digits(ax, latent, labels, size: float = 40.0) -> list:
             "coordinates"
         )
     markers = _digit_markers()
-    return [
-        line
-        for digit in range(10) if (labels == digit).any()
-        for line in ax.plot(*latent[labels == digit].T, linestyle="none",
-                            marker=markers[digit], markersize=np.sqrt(size),
-                            markeredgewidth=0, color=DIGIT_COLOURS[digit])
-    ]
+    points = []
+    for digit in range(10):
+        chosen = labels == digit
+        if chosen.any():
+            points += ax.plot(*latent[chosen].T, linestyle="none",
+                              marker=markers[digit], markersize=np.sqrt(size),
+                              markeredgewidth=0, color=DIGIT_COLOURS[digit])
+    return points
 
 
 def _find(sweep: list[BetaResult], beta: float) -> BetaResult:
