@@ -340,3 +340,56 @@ def test_live_parts_of_an_axis_paint_as_matplotlib_does(in_kernel, live_part):
     assert ex.redraws == 1
     assert bytes(ex.image.value) == _painted_in_one_go(ex, frame, live, 0.5)
     assert bytes(ex.image.value) == ex.redrawn_png()
+
+
+def _texts_at_every_subpixel(fig):
+    # Labels at fractional positions (each glyph's pen lands on many of the
+    # 64 subpixel offsets), several sizes and colours, mathtext, a fallback
+    # glyph, unhinted-looking small text, non-antialiased and rotated text.
+    rng = np.random.default_rng(0)
+    for i, (x, y) in enumerate(rng.uniform(0.02, 0.9, size=(40, 2))):
+        fig.text(x, y, f"{x:.4f} ± β{i}\nH(X,Y) = {y:.3f} bits",
+                 size=6 + i % 9, color=f"C{i % 10}", alpha=0.4 + (i % 3) / 5)
+    fig.text(0.1, 0.5, r"$I(X;Y)^2 \leq H_b(p)$", size=13)
+    fig.text(0.5, 0.1, r"$\frac{1}{2}\sqrt{x}$", size=12)  # boxes: matplotlib's path
+    fig.text(0.3, 0.3, "rotated 0.25", rotation=33)  # matplotlib's path
+    fig.text(0.6, 0.6, "aliased 0.125", antialiased=False)
+
+
+def test_glyph_cache_paints_each_glyph_as_freetype_does():
+    from itutils.widgets import _glyphs
+
+    plain = FigureCanvasAgg(Figure(figsize=(4.13, 3.07), dpi=97))
+    _texts_at_every_subpixel(plain.figure)
+    plain.draw()
+    cached = _glyphs.GlyphCachingCanvas(Figure(figsize=(4.13, 3.07), dpi=97))
+    _texts_at_every_subpixel(cached.figure)
+    _glyphs._bitmaps.clear()
+    cached.draw()
+    rendered = len(_glyphs._bitmaps)
+    assert bytes(cached.buffer_rgba()) == bytes(plain.buffer_rgba())
+    # Drawn again, every glyph comes from the cache, and the pixels stay.
+    cached.draw()
+    assert len(_glyphs._bitmaps) == rendered > 100
+    assert bytes(cached.buffer_rgba()) == bytes(plain.buffer_rgba())
+
+
+def test_live_lines_paint_as_plot_and_axlines_do():
+    def picture(live):
+        canvas = FigureCanvasAgg(Figure(figsize=(3, 2), dpi=90))
+        ax = canvas.figure.subplots()
+        ax.set(xlim=(0, 2), ylim=(-1, 3))
+        live(ax)
+        canvas.draw()
+        return bytes(canvas.buffer_rgba())
+
+    x, y = [0.1, 0.7, 1.9], [2.5, -0.5, 1.2]
+    assert picture(lambda ax: _panel.live_line(ax, x, y, color="C1", ls="--", lw=2)) \
+        == picture(lambda ax: ax.plot(x, y, "--", color="C1", lw=2))
+    assert picture(lambda ax: _panel.live_line(ax, x, y, ls="none", marker="D", ms=7,
+                                               color="C2", alpha=0.5)) \
+        == picture(lambda ax: ax.plot(x, y, "D", ms=7, color="C2", alpha=0.5))
+    assert picture(lambda ax: _panel.live_hline(ax, 0.3, color="k", ls=":")) \
+        == picture(lambda ax: ax.axhline(0.3, color="k", ls=":"))
+    assert picture(lambda ax: _panel.live_vline(ax, 1.3, color="C4", lw=2.5)) \
+        == picture(lambda ax: ax.axvline(1.3, color="C4", lw=2.5))

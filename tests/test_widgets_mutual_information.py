@@ -203,7 +203,7 @@ def test_variational_explorer_follows_its_sliders():
     explorer = variational_explorer()
     assert explorer.sliders["n"].options == BATCH_SIZES
     assert explorer.shown["truth"] == 4.0 and explorer.shown["n"] == 16
-    for mi, n in [(2.0, 64), (10.0, 4), (6.5, 256)]:
+    for mi, n in [(2.0, 64), (10.0, 4), (6.5, 256), (5.5, 4)]:
         explorer.sliders["mi"].value = mi
         explorer.sliders["n"].value = n
         shown = explorer.shown
@@ -218,6 +218,8 @@ def test_variational_explorer_follows_its_sliders():
             est = np.array(shown[name])
             off = int(np.sum((est < lo) | (est > hi)))
             assert (f"{off} off scale" in label) == (off > 0)
+            mean_off = not lo <= shown[f"{name}_mean"] <= hi
+            assert label.endswith(", mean too") == mean_off
 
 
 @pytest.mark.parametrize("factory", [ksg_explorer, discrete_mi_explorer,

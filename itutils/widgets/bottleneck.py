@@ -23,7 +23,7 @@ from matplotlib.lines import Line2D
 from itutils.bottleneck import IBCurve, blahut_arimoto_capacity, ib_curve
 from itutils.measures import entropy
 from itutils.style import OKABE_ITO
-from itutils.widgets._panel import Explorer, bar_xlim, live_bars
+from itutils.widgets._panel import Explorer, bar_xlim, live_bars, live_line
 
 __all__ = [
     "TOY_PXY",
@@ -211,13 +211,14 @@ def _live_ib(fig, shown, px: np.ndarray) -> list:
                              color="black" if v > 0.5 else "white")
                  for (i, j), v in np.ndenumerate(enc)]
     # Labelled for tests and tools; the legend, drawn once, names it by its look.
-    (point,) = ax_curve.plot([shown["i_xt"]], [shown["i_ty"]], "D",
-                             color=OKABE_ITO[4], ms=8,
-                             label=f"beta = {shown['beta']:.3g}")
+    point = live_line(ax_curve, [shown["i_xt"]], [shown["i_ty"]], ls="none",
+                      marker="D", color=OKABE_ITO[4], ms=8,
+                      label=f"beta = {shown['beta']:.3g}")
     # The IB objective's level line through the point has slope 1 / beta.
     xs = np.array([0.0, shown["h_x"]])
-    (level,) = ax_curve.plot(xs, shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
-                             ls="-.", color=OKABE_ITO[4], lw=1)
+    level = live_line(ax_curve, xs,
+                      shown["i_ty"] + (xs - shown["i_xt"]) / shown["beta"],
+                      ls="-.", color=OKABE_ITO[4], lw=1)
     ax_curve.set_title(f"({shown['i_xt']:.3f}, {shown['i_ty']:.3f}) bits")
     return [image, *cells, point, level, ax_curve.title]
 
@@ -469,9 +470,10 @@ def channel_capacity_explorer(kind: str = "binary symmetric", flip: float = 0.11
     def live(fig, shown, kind, flip):
         ax_c, ax_p = fig.axes
         # Labelled for tests and tools; the legend is drawn once.
-        (curve,) = ax_c.plot(grid, curves[kind], color="0.5", label="closed form")
-        (point,) = ax_c.plot([flip], [shown["capacity"]], "D", color=OKABE_ITO[4],
-                             label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
+        curve = live_line(ax_c, grid, curves[kind], color="0.5", label="closed form")
+        point = live_line(ax_c, [flip], [shown["capacity"]], ls="none", marker="D",
+                          color=OKABE_ITO[4],
+                          label=f"Blahut-Arimoto: {shown['capacity']:.4f} bits")
         # The axis label names the channel; the ticks under it stay.
         ax_c.set_xlabel(f"noise probability p ({kind})")
         bars = live_bars(ax_p, [0, 1], shown["input_distribution"], color=OKABE_ITO[:2])

@@ -25,8 +25,8 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from itutils._validate import as_float_array, log_base, nonnegative
-from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer, bar_xlim, label_bars, live_bars
+from itutils.style import OKABE_ITO
+from itutils.widgets._panel import Explorer, bar_xlim, label_bars, live_bars, live_line
 
 __all__ = [
     "numeric_kl",
@@ -333,44 +333,43 @@ _KL_X = np.linspace(*_X_RANGE, 801)
 
 def _draw_kl(fig, result, mu, sigma):
     """The frame: P's density, both axes and the bars' legend (live adds the rest)."""
-    with course_style():
-        ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        ax_d.plot(_KL_X, norm.pdf(_KL_X), color=OKABE_ITO[3], label="P = N(0, 1)")
-        ax_d.set(xlabel="x", ylabel="density", xlim=_X_RANGE, ylim=(0, _DENSITY_TOP))
-        # The legend names Q by its look, so it is drawn once (the sliders give
-        # its mean and sd).
-        q_look = Line2D([], [], color=OKABE_ITO[4], linestyle="--",
-                        label="Q = N(mean, sd²)")
-        ax_d.legend(handles=[*ax_d.get_lines(), q_look], loc="lower left",
-                    bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False,
-                    borderaxespad=0.2)
-        ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
-        ax_b.set(ylabel="nats", xlim=bar_xlim(3), ylim=(0, _NATS_CAP * 1.2))
-        # The legend names the closed-form marks by their look; they come and go.
-        closed_form = Line2D([], [], color="k", marker="_", linestyle="None", mew=2,
-                             markersize=30, label="closed form")
-        ax_b.legend(handles=[closed_form], loc="lower left",
-                    bbox_to_anchor=(0.0, 1.0), frameon=False, borderaxespad=0.2)
+    ax_d, ax_b = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    ax_d.plot(_KL_X, norm.pdf(_KL_X), color=OKABE_ITO[3], label="P = N(0, 1)")
+    ax_d.set(xlabel="x", ylabel="density", xlim=_X_RANGE, ylim=(0, _DENSITY_TOP))
+    # The legend names Q by its look, so it is drawn once (the sliders give
+    # its mean and sd).
+    q_look = Line2D([], [], color=OKABE_ITO[4], linestyle="--",
+                    label="Q = N(mean, sd²)")
+    ax_d.legend(handles=[*ax_d.get_lines(), q_look], loc="lower left",
+                bbox_to_anchor=(0.0, 1.0), ncols=2, frameon=False,
+                borderaxespad=0.2)
+    ax_b.set_xticks(range(3), ["D_KL\n(P||Q)", "D_KL\n(Q||P)", "JS\n(P,Q)"])
+    ax_b.set(ylabel="nats", xlim=bar_xlim(3), ylim=(0, _NATS_CAP * 1.2))
+    # The legend names the closed-form marks by their look; they come and go.
+    closed_form = Line2D([], [], color="k", marker="_", linestyle="None", mew=2,
+                         markersize=30, label="closed form")
+    ax_b.legend(handles=[closed_form], loc="lower left",
+                bbox_to_anchor=(0.0, 1.0), frameon=False, borderaxespad=0.2)
 
 
 def _live_kl(fig, result, mu, sigma):
     """What moves with Q: its density, the bars and marks."""
     ax_d, ax_b = fig.axes
-    with course_style():
-        (q_line,) = ax_d.plot(_KL_X, norm.pdf(_KL_X, mu, sigma), color=OKABE_ITO[4],
-                              linestyle="--")
+    q_line = live_line(ax_d, _KL_X, norm.pdf(_KL_X, mu, sigma), color=OKABE_ITO[4],
+                       linestyle="--")
 
-        numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
-        drawn = [min(v, _NATS_CAP) for v in numeric]
-        bars = live_bars(ax_b, range(3), drawn, color=OKABE_ITO[:3],
-                         edgecolor="black", linewidth=0.5)
-        for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
-            bar.set_hatch("xx" if value > _NATS_CAP else hatch)
-        labels = label_bars(ax_b, bars, [f"{value:.2f}" for value in numeric])
-        closed = [min(result["kl_pq_closed"], _NATS_CAP),
-                  min(result["kl_qp_closed"], _NATS_CAP)]
-        marks = ax_b.plot([0, 1], closed, "k_", mew=2, markersize=30)
-    return [q_line, *bars, *marks, *labels]
+    numeric = [result["kl_pq"], result["kl_qp"], result["js"]]
+    drawn = [min(v, _NATS_CAP) for v in numeric]
+    bars = live_bars(ax_b, range(3), drawn, color=OKABE_ITO[:3],
+                     edgecolor="black", linewidth=0.5)
+    for bar, value, hatch in zip(bars, numeric, ["", "//", ".."], strict=True):
+        bar.set_hatch("xx" if value > _NATS_CAP else hatch)
+    labels = label_bars(ax_b, bars, [f"{value:.2f}" for value in numeric])
+    closed = [min(result["kl_pq_closed"], _NATS_CAP),
+              min(result["kl_qp_closed"], _NATS_CAP)]
+    marks = live_line(ax_b, [0, 1], closed, ls="none", marker="_", color="k", mew=2,
+                      markersize=30)
+    return [q_line, *bars, marks, *labels]
 
 
 def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
@@ -424,41 +423,39 @@ def kl_explorer(mu: float = 1.0, sigma: float = 0.5) -> Explorer:
 
 def _draw_logit(fig, result, true_logit, *, other_logits, true_class):
     """The frame: the loss curve and both axes (live adds the bars and the point)."""
-    with course_style():
-        ax_p, ax_l = fig.subplots(1, 2)
-        n_classes = len(other_logits) + 1
-        ax_p.set_ylim(0, 1.15)
-        ax_p.set_xlim(bar_xlim(n_classes))
-        ax_p.set_xticks(range(n_classes))
-        ax_p.set_xlabel("class (hatched orange = true)")
-        ax_p.set_ylabel("softmax probability")
-        grid = np.linspace(-5.0, 10.0, 151)
-        # One row of logits per grid value of the true logit: a vectorised curve.
-        rows = np.tile(np.insert(np.asarray(other_logits, float), true_class, 0.0),
-                       (grid.size, 1))
-        rows[:, true_class] = grid
-        losses = -log_softmax(rows, axis=1)[:, true_class]
-        ax_l.plot(grid, losses, color=OKABE_ITO[3])
-        # The point stays on the curve: fix the limits the curve gives.
-        ax_l.set(xlim=ax_l.get_xlim(), ylim=ax_l.get_ylim())
-        ax_l.set_xlabel("logit of the true class")
-        ax_l.set_ylabel("cross-entropy loss (nats)")
+    ax_p, ax_l = fig.subplots(1, 2)
+    n_classes = len(other_logits) + 1
+    ax_p.set_ylim(0, 1.15)
+    ax_p.set_xlim(bar_xlim(n_classes))
+    ax_p.set_xticks(range(n_classes))
+    ax_p.set_xlabel("class (hatched orange = true)")
+    ax_p.set_ylabel("softmax probability")
+    grid = np.linspace(-5.0, 10.0, 151)
+    # One row of logits per grid value of the true logit: a vectorised curve.
+    rows = np.tile(np.insert(np.asarray(other_logits, float), true_class, 0.0),
+                   (grid.size, 1))
+    rows[:, true_class] = grid
+    losses = -log_softmax(rows, axis=1)[:, true_class]
+    ax_l.plot(grid, losses, color=OKABE_ITO[3])
+    # The point stays on the curve: fix the limits the curve gives.
+    ax_l.set(xlim=ax_l.get_xlim(), ylim=ax_l.get_ylim())
+    ax_l.set_xlabel("logit of the true class")
+    ax_l.set_ylabel("cross-entropy loss (nats)")
 
 
 def _live_logit(fig, result, true_logit, *, true_class):
     """The probability bars with their values, the point on the curve, the title."""
     ax_p, ax_l = fig.axes
-    with course_style():
-        probs = result["probabilities"]
-        colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
-                  for i in range(len(probs))]
-        bars = live_bars(ax_p, range(len(probs)), probs, color=colors)
-        bars[true_class].set_hatch("//")
-        # On top of each bar, as ax.bar_label puts it (no padding).
-        labels = label_bars(ax_p, bars, [f"{p:.3f}" for p in probs], pad_points=0)
-        (point,) = ax_l.plot([true_logit], [result["loss_nats"]], "o",
-                             color=OKABE_ITO[0], markersize=9)
-        ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats")
+    probs = result["probabilities"]
+    colors = [OKABE_ITO[0] if i == true_class else OKABE_ITO[1]
+              for i in range(len(probs))]
+    bars = live_bars(ax_p, range(len(probs)), probs, color=colors)
+    bars[true_class].set_hatch("//")
+    # On top of each bar, as ax.bar_label puts it (no padding).
+    labels = label_bars(ax_p, bars, [f"{p:.3f}" for p in probs], pad_points=0)
+    point = live_line(ax_l, [true_logit], [result["loss_nats"]], ls="none",
+                      marker="o", color=OKABE_ITO[0], markersize=9)
+    ax_l.set_title(f"loss = {result['loss_nats']:.3f} nats")
     return [*bars, *labels, point, ax_l.title]
 
 

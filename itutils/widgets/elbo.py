@@ -24,7 +24,7 @@ from matplotlib.ticker import MaxNLocator
 
 from itutils.style import OKABE_ITO
 from itutils.vae import VAE, elbo_terms, gaussian_kl, log_importance_weights
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, live_line, live_vline
 
 __all__ = [
     "KL_SAMPLE_SIZES",
@@ -110,9 +110,9 @@ def _live_kl(fig, shown, n_samples, xlim):
     counts, _ = np.histogram(shown["estimates"], edges)
     bars = ax.stairs(counts, edges, fill=True, color=OKABE_ITO[1],
                      label=f"{len(shown['estimates'])} estimates")
-    closed = ax.axvline(shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
+    closed = live_vline(ax, shown["analytic_nats"], color=OKABE_ITO[4], lw=2.5,
                         label="closed form")
-    mean = ax.axvline(shown["mean_nats"], color="k", ls="--", label="their mean")
+    mean = live_vline(ax, shown["mean_nats"], color="k", ls="--", label="their mean")
     ax.set_title(f"S = {n_samples}: spread {shown['std_nats']:.4f} nats")
     return [bars, closed, mean, ax.title]
 
@@ -240,8 +240,8 @@ def _draw_iwae(fig, shown, **_values):
 def _live_iwae(fig, shown, k):
     """The chosen k on the curve, and its bound and gain in the title."""
     (ax,) = fig.axes
-    (marker,) = ax.plot([k], [shown["bound_nats"]], "D", ms=10, color=OKABE_ITO[4],
-                        label="L_k at the chosen k")
+    marker = live_line(ax, [k], [shown["bound_nats"]], ls="none", marker="D", ms=10,
+                       color=OKABE_ITO[4], label="L_k at the chosen k")
     ax.set_title(f"L_{k} = {shown['bound_nats']:.3f} nats, "
                  f"{shown['gain_nats']:.3f} above the ELBO")
     return [marker, ax.title]

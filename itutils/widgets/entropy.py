@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.collections import QuadMesh
+from matplotlib.colors import Normalize
 from matplotlib.patches import Patch
 from scipy.special import entr
 
@@ -30,8 +32,8 @@ from itutils.measures import (
     mutual_information,
     self_information,
 )
-from itutils.style import OKABE_ITO, course_style
-from itutils.widgets._panel import Explorer, label_bars, live_bars
+from itutils.style import OKABE_ITO
+from itutils.widgets._panel import Explorer, label_bars, live_bars, live_line
 
 __all__ = [
     "binary_entropy",
@@ -245,34 +247,32 @@ def _compute_binary(p: float) -> dict:
 
 def _draw_binary(fig, shown: dict, p: float) -> None:
     """The frame: the entropy curve and both axes (the live layer adds the rest)."""
-    with course_style():
-        ax_curve, ax_bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
-        ax_curve.plot(_CURVE, binary_entropy(_CURVE), color=OKABE_ITO[3])
-        ax_curve.set(xlabel="p = P(X=1)", ylabel="H_b(p) [bits]", ylim=(0, 1.08),
-                     xlim=(0, 1))
-        ax_curve.grid(alpha=0.3)
-        ax_bars.set(ylabel="-log2 P [bits]", ylim=(0, _BITS_CAP + 1.2),
-                    xlim=(-0.6, 2.6), xticks=[0, 1, 2],
-                    title="Surprise of each outcome")
+    ax_curve, ax_bars = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    ax_curve.plot(_CURVE, binary_entropy(_CURVE), color=OKABE_ITO[3])
+    ax_curve.set(xlabel="p = P(X=1)", ylabel="H_b(p) [bits]", ylim=(0, 1.08),
+                 xlim=(0, 1))
+    ax_curve.grid(alpha=0.3)
+    ax_bars.set(ylabel="-log2 P [bits]", ylim=(0, _BITS_CAP + 1.2),
+                xlim=(-0.6, 2.6), xticks=[0, 1, 2],
+                title="Surprise of each outcome")
 
 
 def _live_binary(fig, shown: dict, p: float) -> list:
     """What moves with p: the point on the curve, the bars and their labels."""
     ax_curve, ax_bars = fig.axes
-    with course_style():
-        (point,) = ax_curve.plot([p], [shown["entropy"]], "o", color=OKABE_ITO[4],
-                                 markersize=9)
-        ax_curve.set_title(f"H_b({p:.2f}) = {shown['entropy']:.4f} bits")
-        # The entropy is a third bar, not a line across the other two: a line
-        # at the height of the average would cross the bars' value labels.
-        heights = [shown["surprise_0"], shown["surprise_1"], shown["entropy"]]
-        ticks = ax_bars.set_xticklabels([f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}",
-                                         "H:\naverage"])
-        bars = live_bars(ax_bars, [0, 1, 2], [min(h, _BITS_CAP) for h in heights],
-                         color=[OKABE_ITO[1], OKABE_ITO[0], OKABE_ITO[4]])
-        bars[2].set_hatch("//")
-        labels = label_bars(ax_bars, bars,
-                            ["inf" if np.isinf(h) else f"{h:.2f}" for h in heights])
+    point = live_line(ax_curve, [p], [shown["entropy"]], ls="none", marker="o",
+                      color=OKABE_ITO[4], markersize=9)
+    ax_curve.set_title(f"H_b({p:.2f}) = {shown['entropy']:.4f} bits")
+    # The entropy is a third bar, not a line across the other two: a line
+    # at the height of the average would cross the bars' value labels.
+    heights = [shown["surprise_0"], shown["surprise_1"], shown["entropy"]]
+    ticks = ax_bars.set_xticklabels([f"X=0\nP={1 - p:.2f}", f"X=1\nP={p:.2f}",
+                                     "H:\naverage"])
+    bars = live_bars(ax_bars, [0, 1, 2], [min(h, _BITS_CAP) for h in heights],
+                     color=[OKABE_ITO[1], OKABE_ITO[0], OKABE_ITO[4]])
+    bars[2].set_hatch("//")
+    labels = label_bars(ax_bars, bars,
+                        ["inf" if np.isinf(h) else f"{h:.2f}" for h in heights])
     return [point, ax_curve.title, *ticks, *bars, *labels]
 
 
@@ -345,53 +345,56 @@ def _chain_rule_check(residual: float) -> str:
 
 def _draw_joint(fig, shown: dict, **_values) -> None:
     """The frame: both axes, their ticks and the legend of the three parts."""
-    with course_style():
-        ax_table, ax_diagram = fig.subplots(
-            1, 2, gridspec_kw={"width_ratios": [1, 2.2]}
-        )
-        ax_table.set(xticks=[0, 1], yticks=[0, 1], xlabel="Y", ylabel="X",
-                     title="P(X, Y)", xlim=(-0.5, 1.5), ylim=(1.5, -0.5))
-        ax_diagram.set(yticks=range(len(_DIAGRAM_ROWS)), xlim=(0, 2.02),
-                       ylim=(len(_DIAGRAM_ROWS) - 0.5, -0.5), xlabel="bits",
-                       title="H(X,Y) = H(X) + H(Y|X) = H(Y) + H(X|Y)")
-        # The legend names the parts by their look; the bars come and go.
-        handles = [Patch(facecolor=style["color"], hatch=style["hatch"],
-                         edgecolor="white", label=name)
-                   for name, style in _PART_STYLE.items()]
-        ax_diagram.legend(handles=handles, loc="upper center",
-                          bbox_to_anchor=(0.5, -0.25), ncols=3, frameon=False)
+    ax_table, ax_diagram = fig.subplots(
+        1, 2, gridspec_kw={"width_ratios": [1, 2.2]}
+    )
+    ax_table.set(xticks=[0, 1], yticks=[0, 1], xlabel="Y", ylabel="X",
+                 title="P(X, Y)", xlim=(-0.5, 1.5), ylim=(1.5, -0.5), aspect="equal")
+    ax_diagram.set(yticks=range(len(_DIAGRAM_ROWS)), xlim=(0, 2.02),
+                   ylim=(len(_DIAGRAM_ROWS) - 0.5, -0.5), xlabel="bits",
+                   title="H(X,Y) = H(X) + H(Y|X) = H(Y) + H(X|Y)")
+    # The legend names the parts by their look; the bars come and go.
+    handles = [Patch(facecolor=style["color"], hatch=style["hatch"],
+                     edgecolor="white", label=name)
+               for name, style in _PART_STYLE.items()]
+    ax_diagram.legend(handles=handles, loc="upper center",
+                      bbox_to_anchor=(0.5, -0.25), ncols=3, frameon=False)
 
 
 def _live_joint(fig, shown: dict, **_values) -> list:
     """The table's cells and the information diagram's bars, with numbers."""
     ax_table, ax_diagram = fig.axes
-    with course_style():
-        pxy = shown["pxy"]
-        image = ax_table.imshow(pxy, cmap="Blues", vmin=0, vmax=1)
-        cells = [ax_table.text(j, i, f"{v:.3f}", ha="center", va="center",
-                               color="white" if v > 0.5 else "black")
-                 for (i, j), v in np.ndenumerate(pxy)]
+    pxy = shown["pxy"]
+    # The table as a mesh of four cells: an image is resampled on every
+    # paint, at four times the cost.
+    edges = np.meshgrid([-0.5, 0.5, 1.5], [-0.5, 0.5, 1.5])
+    cells = QuadMesh(np.stack(edges, axis=-1), array=pxy, cmap="Blues",
+                     norm=Normalize(vmin=0, vmax=1), antialiased=False)
+    ax_table.add_collection(cells, autolim=False)
+    values = [ax_table.text(j, i, f"{v:.3f}", ha="center", va="center",
+                            color="white" if v > 0.5 else "black")
+              for (i, j), v in np.ndenumerate(pxy)]
 
-        # A linear information diagram: each bar is a sum of the three parts.
-        h_x_y, mi, h_y_x = shown["H(X|Y)"], shown["I(X;Y)"], shown["H(Y|X)"]
-        rows = {
-            "H(X,Y)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi),
-                       ("H(Y|X)", h_x_y + mi, h_y_x)],
-            "H(X)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi)],
-            "H(Y)": [("I(X;Y)", h_x_y, mi), ("H(Y|X)", h_x_y + mi, h_y_x)],
-        }
-        bars = [
-            bar
-            for y, parts in enumerate(rows.values())
-            for name, start, width in parts
-            for bar in live_bars(ax_diagram, [y], [width], start=start, width=0.6,
-                                 horizontal=True, edgecolor="white",
-                                 color=_PART_STYLE[name]["color"],
-                                 hatch=_PART_STYLE[name]["hatch"])
-        ]
-        ticks = ax_diagram.set_yticklabels([f"{row}\n{shown[row]:.4f} bits"
-                                            for row in _DIAGRAM_ROWS])
-    return [image, *cells, *bars, *ticks]
+    # A linear information diagram: each bar is a sum of the three parts.
+    h_x_y, mi, h_y_x = shown["H(X|Y)"], shown["I(X;Y)"], shown["H(Y|X)"]
+    rows = {
+        "H(X,Y)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi),
+                   ("H(Y|X)", h_x_y + mi, h_y_x)],
+        "H(X)": [("H(X|Y)", 0.0, h_x_y), ("I(X;Y)", h_x_y, mi)],
+        "H(Y)": [("I(X;Y)", h_x_y, mi), ("H(Y|X)", h_x_y + mi, h_y_x)],
+    }
+    bars = [
+        bar
+        for y, parts in enumerate(rows.values())
+        for name, start, width in parts
+        for bar in live_bars(ax_diagram, [y], [width], start=start, width=0.6,
+                             horizontal=True, edgecolor="white",
+                             color=_PART_STYLE[name]["color"],
+                             hatch=_PART_STYLE[name]["hatch"])
+    ]
+    ticks = ax_diagram.set_yticklabels([f"{row}\n{shown[row]:.4f} bits"
+                                        for row in _DIAGRAM_ROWS])
+    return [cells, *values, *bars, *ticks]
 
 
 def joint_distribution_explorer(

@@ -31,7 +31,14 @@ from itutils.losses import (
 )
 from itutils.measures import entropy
 from itutils.style import OKABE_ITO
-from itutils.widgets._panel import Explorer, bar_xlim, live_bars
+from itutils.widgets._panel import (
+    Explorer,
+    bar_xlim,
+    live_bars,
+    live_hline,
+    live_line,
+    live_vline,
+)
 
 __all__ = [
     "GAP_GRID",
@@ -161,16 +168,17 @@ def _live_smoothing(fig, shown, **_values):
     n_classes = target.size
     bars = live_bars(ax_t, np.arange(n_classes), target,
                      color=[TRUE_COLOR] + ["0.6"] * (n_classes - 1))
-    (one_hot,) = ax_l.plot(shown["gaps"], shown["one_hot_loss_nats"], color="0.5",
-                           ls="--", label="one-hot")
-    (curve,) = ax_l.plot(shown["gaps"], shown["loss_nats"], color=CURVE_COLOR,
-                         ls="-", label="smoothed")
+    one_hot = live_line(ax_l, shown["gaps"], shown["one_hot_loss_nats"], color="0.5",
+                        ls="--", label="one-hot")
+    curve = live_line(ax_l, shown["gaps"], shown["loss_nats"], color=CURVE_COLOR,
+                      ls="-", label="smoothed")
     gap = shown["gap"]
     visible = np.isfinite(gap) and GAP_GRID[0] <= gap <= GAP_GRID[-1]
     point = ([gap], [shown["min_loss_nats"]]) if visible else ([], [])
-    (marker,) = ax_l.plot(*point, "o", color=OPTIMUM_COLOR, label="minimum H(q')")
+    marker = live_line(ax_l, *point, ls="none", marker="o", color=OPTIMUM_COLOR,
+                       label="minimum H(q')")
     if visible:
-        optimum = ax_l.axvline(gap, color=OPTIMUM_COLOR, ls=":", lw=1.5)
+        optimum = live_vline(ax_l, gap, color=OPTIMUM_COLOR, ls=":", lw=1.5)
     else:
         where = "+inf" if gap > 0 else "-inf"
         optimum = ax_l.text(0.5, 0.9, f"optimum at gap {where}",
@@ -250,7 +258,7 @@ def temperature_explorer(logits=DEFAULT_LOGITS, temperature: float = 1.0) -> Exp
         """The bars, the uniform line over them, and the title's numbers."""
         (ax,) = fig.axes
         bars = live_bars(ax, k, shown["probs"], color=CURVE_COLOR)
-        uniform = ax.axhline(1 / logits.size, color="0.3", ls=":", lw=1.5,
+        uniform = live_hline(ax, 1 / logits.size, color="0.3", ls=":", lw=1.5,
                              label="uniform 1/K")
         ax.set_title(f"T = {temperature:.3g}: entropy {shown['entropy_bits']:.4f} "
                      f"bits, top p = {shown['confidence']:.4f}")

@@ -48,7 +48,7 @@ from itutils.variational import (
     infonce_bound,
     nwj_bound,
 )
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, live_hline, live_line
 
 __all__ = [
     "SAMPLE_SIZES",
@@ -272,16 +272,17 @@ def _live_ksg(fig, result, rho, n):
     ax_s, ax_m = fig.axes
     x, y = correlated_gaussian_pair(rho, n, seed=0)
     # One Line2D of markers draws far faster than a scatter collection.
-    (sample,) = ax_s.plot(x, y, "o", ms=3, alpha=0.5, mec="none",
-                          color=OKABE_ITO[3])
+    sample = live_line(ax_s, x, y, ls="none", marker="o", ms=3, alpha=0.5,
+                       mec="none", color=OKABE_ITO[3])
     ax_s.set_title(f"one sample, N = {n}")
     est = result["estimates"]
-    (dots,) = ax_m.plot([rho] * len(est), est, "o", ms=4, alpha=0.6,
-                        color=OKABE_ITO[0])
+    dots = live_line(ax_m, [rho] * len(est), est, ls="none", marker="o", ms=4,
+                     alpha=0.6, color=OKABE_ITO[0])
     mean, sd = result["mean"], result["sd"]
-    (bar,) = ax_m.plot([rho, rho], [mean - sd, mean + sd], "-", lw=2.5,
-                       color=OKABE_ITO[4])
-    (dot,) = ax_m.plot([rho], [mean], "D", ms=7, color=OKABE_ITO[4])
+    bar = live_line(ax_m, [rho, rho], [mean - sd, mean + sd], lw=2.5,
+                    color=OKABE_ITO[4])
+    dot = live_line(ax_m, [rho], [mean], ls="none", marker="D", ms=7,
+                    color=OKABE_ITO[4])
     ax_m.set_title(_ksg_title(result))
     return [sample, ax_s.title, dots, bar, dot, ax_m.title]
 
@@ -352,8 +353,9 @@ def _live_discrete(fig, result, n):
         colour = OKABE_ITO[i]
         marker, _ = _DISCRETE_STYLES[name]
         m, s = result[f"{name}_mean"], result[f"{name}_sd"]
-        artists += ax.plot([n, n], [m - s, m + s], "-", lw=2.5, color=colour)
-        artists += ax.plot([n], [m], marker, ms=8, color=colour, mec="k")
+        artists.append(live_line(ax, [n, n], [m - s, m + s], lw=2.5, color=colour))
+        artists.append(live_line(ax, [n], [m], ls="none", marker=marker, ms=8,
+                                 color=colour, mec="k"))
     ax.set_title(_discrete_title(result, n))
     return [*artists, ax.title]
 
@@ -487,14 +489,17 @@ def _variational_title(result):
 
 
 def _tick_labels(result) -> list[str]:
-    # The second line counts the batches outside the fixed y-range, so
-    # nothing is hidden silently; always two lines, so the layout is stable.
+    # The second line counts the batches outside the fixed y-range, and says
+    # when their mean (the diamond) is out too, so nothing is hidden
+    # silently; always two lines, so the layout is stable.
     lo, hi = VARIATIONAL_YLIM
     labels = []
     for name, label in _BOUND_NAMES.items():
         est = np.array(result[name])
         off = int(np.sum((est < lo) | (est > hi)))
-        labels.append(f"{label}\n{off} off scale" if off else f"{label}\n ")
+        mean_off = not lo <= result[f"{name}_mean"] <= hi
+        note = f"{off} off scale" + (", mean too" if mean_off else "") if off else " "
+        labels.append(f"{label}\n{note}")
     return labels
 
 
@@ -527,15 +532,17 @@ def _live_variational(fig, result, mi, n):
     artists = []
     for i, name in enumerate(_BOUND_NAMES):
         est = np.array(result[name])
-        artists += ax.plot(i + _strip_offsets(len(est)), est, "o", ms=3.5,
-                           alpha=0.5, mec="none", color=_COLOURS[name])
         m, s = result[f"{name}_mean"], result[f"{name}_sd"]
-        artists += ax.plot([i + 0.38, i + 0.38], [m - s, m + s], "-", lw=2.5,
-                           color="k")
-        artists += ax.plot([i + 0.38], [m], "D", ms=7, color="k")
-    artists.append(ax.axhline(result["truth"], color="k", ls="--", lw=1.5))
-    artists.append(ax.axhline(result["log_n"], color=_COLOURS["infonce"], ls=":",
-                              lw=2))
+        artists += [
+            live_line(ax, i + _strip_offsets(len(est)), est, ls="none",
+                      marker="o", ms=3.5, alpha=0.5, mec="none",
+                      color=_COLOURS[name]),
+            live_line(ax, [i + 0.38, i + 0.38], [m - s, m + s], lw=2.5, color="k"),
+            live_line(ax, [i + 0.38], [m], ls="none", marker="D", ms=7, color="k"),
+        ]
+    artists.append(live_hline(ax, result["truth"], color="k", ls="--", lw=1.5))
+    artists.append(live_hline(ax, result["log_n"], color=_COLOURS["infonce"],
+                              ls=":", lw=2))
     ticks = ax.set_xticklabels(_tick_labels(result))
     ax.set_title(_variational_title(result))
     return [*artists, *ticks, ax.title]

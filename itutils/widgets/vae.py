@@ -19,7 +19,7 @@ from matplotlib.markers import MarkerStyle
 
 from itutils.style import OKABE_ITO
 from itutils.vae import BetaResult
-from itutils.widgets._panel import Explorer
+from itutils.widgets._panel import Explorer, live_line
 
 __all__ = ["DIGIT_COLOURS", "beta_view", "beta_vae_explorer", "plot_latent_digits"]
 
@@ -206,8 +206,8 @@ def _live(fig, shown, beta) -> list:
     ax_img, ax_z, ax_rd = fig.axes
     image = ax_img.imshow(_tiles(shown), cmap="gray_r", vmin=0, vmax=1)
     points = plot_latent_digits(ax_z, shown["latent"], shown["labels"], size=25)
-    (marker,) = ax_rd.plot([shown["rate_nats"]], [shown["distortion_nats"]], "D",
-                           color=OKABE_ITO[4], ms=10)
+    marker = live_line(ax_rd, [shown["rate_nats"]], [shown["distortion_nats"]],
+                       ls="none", marker="D", color=OKABE_ITO[4], ms=10)
     return [image, *points, marker]
 
 
