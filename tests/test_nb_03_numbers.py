@@ -661,6 +661,23 @@ def mrmr_reference(X, y, k):
     return chosen
 
 
+def ross_reference_bits(x, labels, k=3):
+    """Ross (2014) MI of a continuous ``x`` and discrete labels, unclipped, by
+    brute force: for each sample the distance r to its k-th neighbour with the
+    same label, and m, the samples of any label closer than r (itself
+    included), as scikit-learn counts them before it clips the result at 0."""
+    distances = np.abs(x[:, None] - x[None, :])
+    terms = []
+    for i in range(len(x)):
+        same = labels == labels[i]
+        n_label = int(same.sum())
+        k_used = min(k, n_label - 1)
+        r = np.sort(distances[i, same])[k_used]  # index 0 is the sample itself
+        m = int(np.sum(distances[i] < r))
+        terms.append(digamma(len(x)) - digamma(n_label) + digamma(k_used) - digamma(m))
+    return float(np.mean(terms)) / LN2
+
+
 def test_feature_selection(text, cells, classification):
     X, y = classification
     sk = mutual_info_classif(X, y, random_state=0) / LN2
@@ -670,9 +687,18 @@ def test_feature_selection(text, cells, classification):
     for printed_a, printed_b, ref in zip(scores, same, sk[ranked], strict=True):
         agree(printed_a, ref)
         agree(printed_b, ref)
-    noise_mean, noise_sd = grab(text, rf"relevance {NUM} ± {NUM} bits \(true MI 0\)")
+    raw_mean, raw_sd, noise_mean, noise_sd = grab(
+        text, rf"noise columns 10-19 \(true MI 0\): \+?{NUM} ± {NUM} bits unclipped; "
+              rf"clipped at 0, {NUM} ± {NUM} bits")
+    unclipped = np.array([ross_reference_bits(X[:, j], y) for j in range(10, 20)])
+    agree(raw_mean, unclipped.mean())
+    agree(raw_sd, unclipped.std(ddof=1))
     agree(noise_mean, sk[10:].mean())
     agree(noise_sd, sk[10:].std(ddof=1))
+    # The prose: unclipped, the average is close to 0 (within the columns'
+    # spread); clipping at 0 lifts it.
+    assert abs(unclipped.mean()) < unclipped.std(ddof=1)
+    assert unclipped.mean() < sk[10:].mean() and unclipped.min() < 0
     rows = dict(
         (name.strip(), (sorted(map(int, idx.split(", "))), int(a), int(b)))
         for name, idx, a, b in re.findall(
@@ -1156,7 +1182,7 @@ def test_cells_carry_slides_tags_and_short_lines(cells):
 def test_every_printed_number_is_checked(text):
     # A guard against new prints slipping in untested.
     found = re.findall(r"(?<![\w.])-?\d+\.\d+", text)
-    assert len(found) == 425, len(found)
+    assert len(found) == 427, len(found)
 
 
 def test_fano(cells, digits_results):

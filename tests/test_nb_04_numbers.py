@@ -223,7 +223,7 @@ def test_beta_sweep_table(sweep_reference):
 
 def test_the_sentence_about_the_no_code_line(sweep_reference):
     """'lands at 24.61 nats, 0.02 nats above the line at 24.59'; beta 1 smallest."""
-    prose = markdown("bounds the *optimum*")
+    prose = markdown("a yardstick, not a floor")
     baseline = no_code_baseline()
     collapsed = sweep_reference[BETAS.index(8.0)][2]
     assert_printed(number_after(prose, "lands at"), collapsed, 2)

@@ -106,6 +106,10 @@ TAMPER_NAMES = (
     "os.sendfile",
     "os.splice",
     "socket.fromfd",
+    # torch's private kernels: the code behind a forbidden function, reached
+    # without the name the harness traces (torch._C._nn.cross_entropy_loss).
+    "torch._C",
+    "torch.ops",
     # The harness itself: its tracer, its pipes, its protocol (the check API
     # the sheets use, ``itutils.grading.self_check`` and friends, stays open).
     "itutils.grading.child",
@@ -294,6 +298,11 @@ class References:
     traced: list  # canonical names the harness traces at run time
     part_names: dict  # part grade_id -> set of canonical names forbidden for it
     reexports: dict = field(default_factory=dict)  # itutils.X -> canonical
+    # Attribute name -> canonical: a forbidden function's twins under that
+    # name, a torch.Tensor method or torch.special function
+    # (``t.logsumexp(1)`` for ``torch.logsumexp``), which tracing the one
+    # function object does not see.
+    twins: dict = field(default_factory=dict)
 
     def match(self, dotted: str) -> str | None:
         """The forbidden name ``dotted`` refers to, if any.
@@ -409,7 +418,26 @@ def references_for(spec, view: list | None = None) -> References:
         ):
             reexports[f"itutils.{key}"] = f"{module}.{key}"
     traced = sorted(implicit | {n for p in spec.parts for n in p.forbidden})
-    return References(aliases, absent, traced, part_names, reexports)
+    twins = {}
+    for name in sorted({n for p in spec.parts for n in p.forbidden}):
+        twin = _torch_twin(name.rsplit(".", 1)[-1])
+        if twin:
+            twins.setdefault(twin, name)
+    return References(aliases, absent, traced, part_names, reexports, twins)
+
+
+def _torch_twin(attr: str) -> str | None:
+    """``attr`` if torch has a Tensor method or ``torch.special`` function so
+    named (the same operation under another object), else None."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            import torch
+        except ImportError:
+            return None
+    if hasattr(torch.Tensor, attr) or hasattr(torch.special, attr):
+        return attr
+    return None
 
 
 def _strip_magics(source: str) -> str:
@@ -545,6 +573,8 @@ class _Scanner:
                 candidates = [self.dotted(node)]
                 if isinstance(node, ast.Attribute) and node.attr in TAMPER_ATTRS:
                     tampering.add(f".{node.attr}")
+                if isinstance(node, ast.Attribute) and node.attr in self.refs.twins:
+                    names.add(self.refs.twins[node.attr])
                 if isinstance(node, ast.Name) and node.id in TAMPER_ATTRS:
                     tampering.add(node.id)
                 if isinstance(node, ast.Call):

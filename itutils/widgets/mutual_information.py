@@ -9,7 +9,7 @@
 * :func:`variational_explorer`: sliders for the true MI of a Gaussian pair
   and the batch size ``N``; shows the InfoNCE, NWJ and DV (MINE) estimates
   of many batches with the optimal critic against the truth and the
-  InfoNCE ceiling ``log N`` (:func:`optimal_critic_bounds`). Closed-form
+  InfoNCE ceiling ``ln N`` (:func:`optimal_critic_bounds`). Closed-form
   critic, no training, so a move costs milliseconds.
 
 The pure functions are cached on the slider values
@@ -445,7 +445,7 @@ def optimal_critic_bounds(mi: float, n: int, dim: int = 5,
 
     Examples
     --------
-    InfoNCE stays under ``log N`` even with the best critic; NWJ is
+    InfoNCE stays under ``ln N`` even with the best critic; NWJ is
     unbiased around the truth:
 
     >>> r = optimal_critic_bounds(4.0, 16)
@@ -485,7 +485,7 @@ def _strip_offsets(count: int) -> np.ndarray:
 
 def _variational_title(result):
     # Short: the sliders show the true MI and N, the readout every number.
-    return f"InfoNCE's ceiling log N = {result['log_n']:.2f}"
+    return f"InfoNCE's ceiling ln N = {result['log_n']:.2f} nats"
 
 
 def _tick_labels(result) -> list[str]:
@@ -518,7 +518,7 @@ def _draw_variational(fig, result, mi, n):
                                  color="0.5"),
         "mean ± sd": Line2D([], [], ls="none", marker="D", ms=7, color="k"),
         "true MI": Line2D([], [], color="k", ls="--", lw=1.5),
-        "log N": Line2D([], [], color=_COLOURS["infonce"], ls=":", lw=2),
+        "ln N": Line2D([], [], color=_COLOURS["infonce"], ls=":", lw=2),
     }
     # Outside the axes, on the right: no estimate can land under it.
     ax.legend(list(handles.values()), list(handles), loc="center left",
@@ -552,7 +552,7 @@ def variational_explorer(mi: float = 4.0, n: int = 16, dim: int = 5):
     """Sliders for the true MI and the batch size: InfoNCE, NWJ, MINE vs the truth.
 
     With the optimal critic (:func:`optimal_critic_bounds`), so what moves is
-    each bound's own behaviour: InfoNCE pinned under ``log N``, NWJ's spread
+    each bound's own behaviour: InfoNCE pinned under ``ln N``, NWJ's spread
     growing with the MI and shrinking with ``N``, the DV estimate
     overshooting at small ``N``. Estimates are in nats.
     """
@@ -570,7 +570,7 @@ def variational_explorer(mi: float = 4.0, n: int = 16, dim: int = 5):
                     figsize=(7.5, 3.6),
                     title="Variational MI bounds with the optimal critic (nats)",
                     readout=lambda s: (
-                        f"truth {s['truth']:.2f}, log N {s['log_n']:.2f}; "
+                        f"truth {s['truth']:.2f}, ln N {s['log_n']:.2f}; "
                         f"InfoNCE {s['infonce_mean']:.2f} +- {s['infonce_sd']:.2f}, "
                         f"NWJ {s['nwj_mean']:.2f} +- {s['nwj_sd']:.2f}, "
                         f"MINE (DV) {s['dv_mean']:.2f} +- {s['dv_sd']:.2f} nats "

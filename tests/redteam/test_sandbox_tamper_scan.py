@@ -57,7 +57,38 @@ TACTICS = {
                      "__getattribute__"),
     "getattr_static": (
         "import inspect\n_v = inspect.getattr_static(1, 'real')\n", "getattr_static"),
+    # torch's private kernel behind F.cross_entropy, label smoothing and all.
+    "torch_private_kernel": (
+        "import torch\n"
+        "_l = torch._C._nn.cross_entropy_loss(z, y, None, 1, -100, 0.1)\n",
+        "torch._C"),
+    "torch_ops": ("import torch\n_f = torch.ops.aten.logsumexp\n", "torch.ops"),
 }
+
+
+# A forbidden function's twins under its own name: a Tensor method or a
+# torch.special function, other objects than the one the harness traces.
+TWINS = References({"torch.logsumexp": "torch.logsumexp",
+                    "scipy.special.softmax": "scipy.special.softmax"}, (), [], {},
+                   twins={"logsumexp": "torch.logsumexp",
+                          "softmax": "scipy.special.softmax"})
+
+
+@pytest.mark.parametrize("source, name", [
+    ("import torch\nv = torch.as_tensor(x).logsumexp(dim=1)\n", "torch.logsumexp"),
+    ("import torch\nv = torch.special.logsumexp(t, 1)\n", "torch.logsumexp"),
+    ("v = z.softmax(1)\n", "scipy.special.softmax"),
+])
+def test_a_forbidden_functions_twin_is_found(source, name):
+    [scan] = scan_cells([(source, True)], TWINS)
+    assert name in scan.names, scan
+
+
+def test_twins_are_the_torch_names_of_a_sheets_forbidden_functions():
+    from itutils.grading.references import _torch_twin
+
+    assert [_torch_twin(a) for a in ("logsumexp", "softmax", "cross_entropy")] \
+        == ["logsumexp", "softmax", None]
 
 
 @pytest.mark.parametrize("name", sorted(TACTICS))
