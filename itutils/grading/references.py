@@ -429,12 +429,10 @@ def references_for(spec, view: list | None = None) -> References:
 def _torch_twin(attr: str) -> str | None:
     """``attr`` if torch has a Tensor method or ``torch.special`` function so
     named (the same operation under another object), else None."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        try:
-            import torch
-        except ImportError:
-            return None
+    try:
+        import torch
+    except ImportError:
+        return None
     if hasattr(torch.Tensor, attr) or hasattr(torch.special, attr):
         return attr
     return None
